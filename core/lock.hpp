@@ -1,0 +1,96 @@
+// polylock core — the lock: a binary semaphore with Python's Lock semantics.
+//
+// One 32-bit word holds the whole state. The uncontended paths are a single
+// compare-and-swap each and inline into their callers; everything else (spin,
+// park, wake, hand-off) lives out of line in lock.cpp.
+//
+// Waiters queue in FIFO order on a list kept inside the lock and guarded by a
+// bit of the state word; each sleeps on a word of its own (Waiter::signal), so
+// a release wakes exactly the waiter it chose. See lock.cpp for the protocol.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace polylock::core {
+
+// What an acquire reports. The C ABI maps these to its status codes.
+enum class Acquired { yes, timed_out, stopped };
+
+// Asked on a waiting thread whether to give up an interruptible wait.
+using StopFn = int (*)(void* context);
+
+struct Waiter;
+enum class Leaving;
+
+class Lock {
+ public:
+  Lock() noexcept = default;
+  Lock(const Lock&) = delete;
+  Lock& operator=(const Lock&) = delete;
+
+  // Takes the lock if it is free; never waits.
+  bool try_acquire() noexcept {
+    std::uint32_t expected = 0;
+    return state_.compare_exchange_strong(expected, locked_bit, std::memory_order_acquire,
+                                          std::memory_order_relaxed) ||
+           try_acquire_contended(expected);
+  }
+
+  // Takes the lock, waiting at most `timeout_ns` (>= 0), or forever for -1.
+  // With a `stop` function the wait is interruptible (see interrupt()).
+  Acquired acquire(std::int64_t timeout_ns, StopFn stop = nullptr,
+                   void* context = nullptr) noexcept {
+    std::uint32_t expected = 0;
+    if (state_.compare_exchange_strong(expected, locked_bit, std::memory_order_acquire,
+                                       std::memory_order_relaxed))
+      return Acquired::yes;
+    return acquire_slow(timeout_ns, stop, context);
+  }
+
+  // Unlocks, from any thread. False (and nothing changes) if it was unlocked.
+  bool release() noexcept {
+    std::uint32_t expected = locked_bit;
+    return state_.compare_exchange_strong(expected, 0, std::memory_order_release,
+                                          std::memory_order_relaxed) ||
+           release_slow();
+  }
+
+  // A snapshot: the state may change before the caller acts on it.
+  bool locked() const noexcept { return state_.load(std::memory_order_relaxed) & locked_bit; }
+
+  // Whether a thread is parked waiting (a snapshot, for tests and tuning).
+  bool has_parked_waiters() const noexcept {
+    return state_.load(std::memory_order_relaxed) & has_waiters_bit;
+  }
+
+  // Makes every interruptible waiter ask its stop function.
+  void interrupt() noexcept;
+
+  // Back to unlocked with no waiters, for a child after fork().
+  void reinit() noexcept;
+
+ private:
+  // The bits of state_, named for what they promise.
+  static constexpr std::uint32_t locked_bit = 1;       // someone holds the lock
+  static constexpr std::uint32_t has_waiters_bit = 2;  // the queue is not empty
+  static constexpr std::uint32_t queue_bit = 4;        // a thread holds the queue guard
+  static constexpr std::uint32_t queue_sleepers_bit = 8;  // threads sleep for the guard
+
+  bool try_acquire_contended(std::uint32_t seen) noexcept;
+  Acquired acquire_slow(std::int64_t timeout_ns, StopFn stop, void* context) noexcept;
+  bool release_slow() noexcept;
+  bool spin_for_unlock() noexcept;
+  void enqueue(Waiter& waiter) noexcept;
+  bool leave_queue(Waiter& waiter) noexcept;
+  std::uint32_t wait_in_queue(Waiter& waiter, std::int64_t deadline, StopFn stop,
+                              void* context, Leaving& leaving) noexcept;
+  void lock_queue() noexcept;
+  void unlock_queue(std::uint32_t set_bits, std::uint32_t clear_bits) noexcept;
+
+  std::atomic<std::uint32_t> state_{0};
+  Waiter* head_ = nullptr;  // guarded by queue_bit
+  Waiter* tail_ = nullptr;  // guarded by queue_bit
+};
+
+}  // namespace polylock::core
