@@ -11,7 +11,8 @@
 #   polylock.dll, its import library libpolylock.dll.a and the headers. The
 #   Linux build makes it through a cross build of its own under build/win64/.
 #
-# Included from the top-level CMakeLists.txt. Only the install components
+# Included from the top-level CMakeLists.txt before the bindings, which may
+# pack the Windows DLL too (POLYLOCK_WIN64_DLL). Only the install components
 # `runtime` and `development` (capi/, bindings/cpp/) are packaged here; the
 # bindings ship as their own artifacts.
 set(CPACK_PACKAGE_NAME polylock)
@@ -111,11 +112,18 @@ if(POLYLOCK_BUILD_WIN64 AND NOT WIN32 AND NOT CMAKE_CROSSCOMPILING)
                -DPOLYLOCK_BUILD_TESTS=OFF -DPOLYLOCK_BUILD_PYTHON=OFF -DPOLYLOCK_BUILD_JAVA=OFF
                -DPOLYLOCK_BUILD_CSHARP=OFF -DPOLYLOCK_BUILD_BENCH=OFF
                -DPOLYLOCK_BUILD_EXAMPLES=OFF
-    BUILD_COMMAND ${CMAKE_COMMAND} --build <BINARY_DIR> --target dist
-    BUILD_BYPRODUCTS ${POLYLOCK_WIN64_DLL} ${POLYLOCK_WIN64_DIR}/dist/${_zip}
-    INSTALL_COMMAND ${CMAKE_COMMAND} -E copy <BINARY_DIR>/dist/${_zip} ${POLYLOCK_DIST_DIR}
+    BUILD_BYPRODUCTS ${POLYLOCK_WIN64_DLL}
+    INSTALL_COMMAND ""
     BUILD_ALWAYS ON
-    EXCLUDE_FROM_ALL ON
-    USES_TERMINAL_BUILD ON)
-  add_dependencies(dist polylock_win64)
+    EXCLUDE_FROM_ALL ON)
+  # The zip only for `dist`: the cross build's own dist target runs CPack.
+  ExternalProject_Add_Step(polylock_win64 zip
+    COMMAND ${CMAKE_COMMAND} --build <BINARY_DIR> --target dist
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${POLYLOCK_DIST_DIR}
+    COMMAND ${CMAKE_COMMAND} -E copy <BINARY_DIR>/dist/${_zip} ${POLYLOCK_DIST_DIR}
+    DEPENDEES build
+    ALWAYS ON
+    EXCLUDE_FROM_MAIN ON)
+  ExternalProject_Add_StepTargets(polylock_win64 zip)
+  add_dependencies(dist polylock_win64-zip)
 endif()
