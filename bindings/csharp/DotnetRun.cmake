@@ -3,6 +3,7 @@
 # Restores PROJECT afresh, so that PolyLock comes from the package just packed
 # into build/dist, then runs `dotnet <verb> PROJECT args...`. Nothing outside
 # the package may help the program find libpolylock, so LD_LIBRARY_PATH goes.
+cmake_minimum_required(VERSION 3.25)
 set(args "")
 set(seen_separator FALSE)
 foreach(i RANGE 1 ${CMAKE_ARGC})

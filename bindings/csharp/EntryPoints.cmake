@@ -5,6 +5,7 @@
 # which would need a second native library. Every type in polylock.i crosses
 # unchanged (blittable), so the wrapper would only forward; the import can
 # name the lock_* symbol instead, and the package ships libpolylock alone.
+cmake_minimum_required(VERSION 3.25)
 set(file ${CMAKE_ARGV3})
 file(READ ${file} text)
 string(REGEX REPLACE "EntryPoint=\"CSharp_PolyLock_(lock_[a-z_]+)\"" "EntryPoint=\"\\1\"" text "${text}")

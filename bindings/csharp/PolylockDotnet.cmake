@@ -5,7 +5,9 @@
 
 set(POLYLOCK_NUGET_OFFLINE /opt/nuget/packages CACHE PATH
     "Folder of NuGet packages (xunit, the test SDK) that the .NET tests restore from")
-set(POLYLOCK_DOTNET_RUN ${CMAKE_CURRENT_LIST_DIR}/DotnetRun.cmake)
+# Global, for tests/, examples/ and bench/ (their directories are not below this one).
+set(POLYLOCK_DOTNET_RUN ${CMAKE_CURRENT_LIST_DIR}/DotnetRun.cmake CACHE INTERNAL "")
+set(POLYLOCK_CSHARP_SOURCE_DIR ${CMAKE_CURRENT_LIST_DIR} CACHE INTERNAL "")
 
 # polylock_dotnet_project(<dir> <template.csproj.in> <name>)
 #   Configures <dir>/<name>.csproj from the template, and <dir>/NuGet.config
