@@ -26,7 +26,12 @@ unset(ENV{LD_LIBRARY_PATH})
 file(REMOVE_RECURSE ${CACHE}/polylock)
 execute_process(COMMAND ${DOTNET} restore ${PROJECT} --force --disable-build-servers
                 COMMAND_ERROR_IS_FATAL ANY)
-execute_process(COMMAND ${DOTNET} ${verb} ${PROJECT} --no-restore --disable-build-servers ${args}
+# `dotnet run` takes the project as an option, the other verbs as an argument.
+set(project ${PROJECT})
+if(verb STREQUAL "run")
+  set(project --project ${PROJECT})
+endif()
+execute_process(COMMAND ${DOTNET} ${verb} ${project} --no-restore --disable-build-servers ${args}
                 RESULT_VARIABLE result)
 if(NOT result EQUAL 0)
   message(FATAL_ERROR "dotnet ${verb} ${PROJECT} failed (${result})")
