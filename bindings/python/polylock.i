@@ -1,0 +1,36 @@
+/* polylock's Python binding: the one SWIG interface over <polylock/lock.h>.
+ *
+ * SWIG builds the extension module polylock._polylock from the C header: every
+ * lock_* function and status code, as they are in C (`polylock.capi`, for tests
+ * and for anyone who wants the raw ABI; C's rules apply, e.g. lock_free once).
+ *
+ * What SWIG cannot give Python's conventions -- a class that behaves exactly
+ * like threading.Lock at its speed -- is hand-written in lock_type.c and added
+ * to the same module when it loads (the %init block below).
+ */
+%module(package="polylock") capi
+
+%{
+#include "polylock/lock.h"
+#include "lock_type.h"
+%}
+
+%include <stdint.i>
+
+/* The raw functions release the GIL while they run, so a blocking
+ * lock_acquire here does not stall other Python threads. */
+%thread;
+
+/* Python passes no C function pointer; Lock.acquire is the interruptible wait. */
+%ignore lock_acquire_interruptible;
+%ignore lock_stop_fn;
+
+/* The header spells it ((int64_t)-1), a cast SWIG does not evaluate. */
+%constant int64_t LOCK_WAIT_FOREVER = -1;
+
+%include "polylock/export.h"
+%include "polylock/lock.h"
+
+%init %{
+  if (polylock_add_lock_type(m) < 0) return NULL;
+%}
