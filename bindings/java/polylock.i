@@ -1,0 +1,112 @@
+/* polylock — the Java binding's one SWIG interface over <polylock/lock.h>.
+ *
+ * SWIG turns the C header into two package-private classes of org.polylock:
+ * LockNative (static methods, one per lock_* function, and the LOCK_*
+ * constants) and LockNativeJNI (the native methods behind them). They are
+ * plumbing: org.polylock.Lock is the public face, written by hand because
+ * java.util.concurrent.locks.Lock, AutoCloseable and the Cleaner are
+ * conventions SWIG cannot give.
+ *
+ * Two typemaps shape the wrappers:
+ *   - lock_t * crosses as a Java long: no per-call wrapper object, so the
+ *     uncontended lock()/unlock() path allocates nothing;
+ *   - (lock_stop_fn stop, void *context) crosses as a StopCondition object:
+ *     the C stop function below asks it, on the waiting thread, whether to
+ *     give up the wait (an upcall through the waiting thread's own JNIEnv).
+ */
+%module(jniclassname="LockNativeJNI") LockNative
+
+%include <stdint.i>
+
+/* Plumbing, not API: package-private, final, no constructor worth calling. */
+%pragma(java) moduleclassmodifiers="final class"
+%pragma(java) jniclassclassmodifiers="final class"
+%pragma(java) modulecode=%{
+  private LockNative() {}
+%}
+%pragma(java) jniclasscode=%{
+  // Whoever first touches a native method loads the libraries: from the jar's
+  // resources, or from the directory named by -Dpolylock.library.path.
+  static {
+    NativeLoader.load();
+  }
+
+  private LockNativeJNI() {}
+%}
+
+/* The LOCK_* macros become compile-time constants of LockNative, through an
+ * interface SWIG names LockNativeConstants. SWIG 4.3 can make that interface
+ * package-private itself; with older SWIG the build removes its "public"
+ * (bindings/java/package_private.cmake). */
+%javaconst(1);
+#if SWIG_VERSION >= 0x040300
+%pragma(java) constantsmodifiers="interface"
+#endif
+
+/* LOCK_WAIT_FOREVER is a cast SWIG does not evaluate; its value is read from
+ * the C header once, when LockNative is initialised. */
+%javaconst(0) LOCK_WAIT_FOREVER;
+%constant int64_t LOCK_WAIT_FOREVER = LOCK_WAIT_FOREVER;
+
+/* ---- lock_t * as a Java long -------------------------------------------- */
+
+%typemap(jni) lock_t *, const lock_t * "jlong"
+%typemap(jtype) lock_t *, const lock_t * "long"
+%typemap(jstype) lock_t *, const lock_t * "long"
+%typemap(javain) lock_t *, const lock_t * "$javainput"
+%typemap(javaout) lock_t * { return $jnicall; }
+%typemap(in) lock_t *, const lock_t * %{ $1 = ($1_ltype)(intptr_t)$input; %}
+%typemap(out) lock_t * %{ $result = (jlong)(intptr_t)$1; %}
+
+/* ---- the stop function as a StopCondition ------------------------------- */
+
+%{
+#include <stdint.h>
+
+#include "polylock/lock.h"
+
+/* What the stop function needs: the waiting thread's JNIEnv (the upcall runs
+ * on that thread, inside the native call, so the pointer is valid) and the
+ * StopCondition to ask. It lives on the wrapper's stack for one call. */
+typedef struct polylock_java_stop {
+  JNIEnv *env;
+  jobject condition;
+} polylock_java_stop;
+
+/* Called by lock_acquire_interruptible each time the wait is disturbed.
+ * Looks the method up each time: disturbances are rare, and this keeps the
+ * glue free of global references and class caches. If the upcall throws, the
+ * exception stays pending and the wait gives up: the wrapper returns and Java
+ * rethrows it. */
+static int polylock_java_should_stop(void *context) {
+  polylock_java_stop *stop = (polylock_java_stop *)context;
+  JNIEnv *env = stop->env;
+  jboolean answer = JNI_TRUE;
+  jclass cls = (*env)->GetObjectClass(env, stop->condition);
+  if (cls) {
+    jmethodID method = (*env)->GetMethodID(env, cls, "stopRequested", "()Z");
+    if (method) answer = (*env)->CallBooleanMethod(env, stop->condition, method);
+    (*env)->DeleteLocalRef(env, cls);
+  }
+  if ((*env)->ExceptionCheck(env)) return 1;
+  return answer ? 1 : 0;
+}
+%}
+
+%typemap(jni) (lock_stop_fn stop, void *context) "jobject"
+%typemap(jtype) (lock_stop_fn stop, void *context) "StopCondition"
+%typemap(jstype) (lock_stop_fn stop, void *context) "StopCondition"
+%typemap(javain) (lock_stop_fn stop, void *context) "$javainput"
+%typemap(in) (lock_stop_fn stop, void *context) (polylock_java_stop stop_state) %{
+  stop_state.env = jenv;
+  stop_state.condition = $input;
+  $1 = $input ? polylock_java_should_stop : NULL;
+  $2 = &stop_state;
+%}
+
+/* The export macro means nothing to SWIG; the typedef of the stop function
+ * itself is not needed in Java. */
+#define POLYLOCK_API
+%ignore lock_stop_fn;
+
+%include "polylock/lock.h"
