@@ -169,20 +169,23 @@ std::uint32_t Lock::wait_in_queue(Waiter& waiter, std::int64_t deadline, StopFn 
       wait_on(waiter.signal, signal, no_deadline);
       continue;
     }
-    const WakeReason reason =
-        signal == interrupted ? WakeReason::interrupted : wait_on(waiter.signal, parked, deadline);
+    WakeReason reason = WakeReason::interrupted;
+    if (signal == interrupted) {
+      // Back to parked before stop is asked, so that an interrupt arriving
+      // while stop runs sets the signal again and is heard on the next turn.
+      // A CAS, because a release may have unlinked the waiter meanwhile.
+      std::uint32_t expected = interrupted;
+      if (!waiter.signal.compare_exchange_strong(expected, parked, std::memory_order_relaxed))
+        continue;
+    } else {
+      reason = wait_on(waiter.signal, parked, deadline);
+    }
     if (reason == WakeReason::timed_out) {
       leaving = Leaving::timed_out;
     } else if (reason == WakeReason::interrupted && stop && stop(context)) {
       leaving = Leaving::stopped;
     } else {
-      if (signal == interrupted) {  // stop said carry on: parked again, if still queued
-        std::uint32_t expected = interrupted;
-        lock_queue();
-        waiter.signal.compare_exchange_strong(expected, parked, std::memory_order_relaxed);
-        unlock_queue(0, 0);
-      }
-      continue;
+      continue;  // woken, spuriously or by a signal that stop let pass
     }
     if (leave_queue(waiter)) return parked;
   }
