@@ -1,0 +1,325 @@
+/* The C ABI of <polylock/lock.h>, tested from C with CMocka. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "polylock/lock.h"
+
+static int64_t now_ns(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
+static int setup_lock(void **state) {
+  *state = lock_new();
+  return *state ? 0 : -1;
+}
+
+static int teardown_lock(void **state) {
+  lock_free(*state);
+  return 0;
+}
+
+/* ---- Lifetime and version -------------------------------------------------- */
+
+static void new_lock_is_unlocked(void **state) {
+  assert_int_equal(lock_locked(*state), 0);
+}
+
+static void free_accepts_null_and_held_locks(void **state) {
+  (void)state;
+  lock_free(NULL);
+  lock_t *held = lock_new();
+  assert_non_null(held);
+  assert_int_equal(lock_acquire(held, LOCK_WAIT_FOREVER), LOCK_OK);
+  lock_free(held); /* ASan and valgrind would object to a leak or a bad free */
+}
+
+static void version_matches_the_header(void **state) {
+  (void)state;
+  char expected[32];
+  snprintf(expected, sizeof expected, "%d.%d.%d", LOCK_VERSION_MAJOR, LOCK_VERSION_MINOR,
+           LOCK_VERSION_PATCH);
+  assert_string_equal(lock_version(), expected);
+}
+
+static void status_codes_keep_their_values(void **state) {
+  (void)state;
+  assert_int_equal(LOCK_OK, 0);
+  assert_int_equal(LOCK_TIMEOUT, 1);
+  assert_int_equal(LOCK_EINVAL, -1);
+  assert_int_equal(LOCK_ENOTLOCKED, -2);
+  assert_int_equal(LOCK_EINTR, -3);
+  assert_true(LOCK_WAIT_FOREVER == -1);
+}
+
+static void strerror_names_every_status(void **state) {
+  (void)state;
+  const int statuses[] = {LOCK_OK, LOCK_TIMEOUT, LOCK_EINVAL, LOCK_ENOTLOCKED, LOCK_EINTR};
+  for (size_t i = 0; i < sizeof statuses / sizeof *statuses; ++i) {
+    const char *text = lock_strerror(statuses[i]);
+    assert_non_null(text);
+    assert_string_not_equal(text, "unknown");
+    for (size_t j = 0; j < i; ++j) assert_string_not_equal(text, lock_strerror(statuses[j]));
+  }
+  assert_string_equal(lock_strerror(2), "unknown");
+  assert_string_equal(lock_strerror(-4), "unknown");
+  assert_string_equal(lock_strerror(INT32_MIN), "unknown");
+  assert_string_equal(lock_strerror(INT32_MAX), "unknown");
+}
+
+/* ---- Acquire and release --------------------------------------------------- */
+
+static void acquire_then_release(void **state) {
+  lock_t *lock = *state;
+  assert_int_equal(lock_acquire(lock, LOCK_WAIT_FOREVER), LOCK_OK);
+  assert_int_equal(lock_locked(lock), 1);
+  assert_int_equal(lock_release(lock), LOCK_OK);
+  assert_int_equal(lock_locked(lock), 0);
+}
+
+static void try_on_a_held_lock_times_out(void **state) {
+  lock_t *lock = *state;
+  assert_int_equal(lock_acquire(lock, 0), LOCK_OK);
+  assert_int_equal(lock_acquire(lock, 0), LOCK_TIMEOUT);
+  assert_int_equal(lock_locked(lock), 1);
+  assert_int_equal(lock_release(lock), LOCK_OK);
+}
+
+static void release_of_unlocked_lock_changes_nothing(void **state) {
+  lock_t *lock = *state;
+  assert_int_equal(lock_release(lock), LOCK_ENOTLOCKED);
+  assert_int_equal(lock_locked(lock), 0);
+  assert_int_equal(lock_acquire(lock, 0), LOCK_OK);
+  assert_int_equal(lock_release(lock), LOCK_OK);
+  assert_int_equal(lock_release(lock), LOCK_ENOTLOCKED);
+  assert_int_equal(lock_locked(lock), 0);
+}
+
+static void timed_acquire_waits_its_timeout(void **state) {
+  lock_t *lock = *state;
+  assert_int_equal(lock_acquire(lock, 0), LOCK_OK);
+  const int64_t start = now_ns();
+  assert_int_equal(lock_acquire(lock, 20 * 1000000), LOCK_TIMEOUT);
+  const int64_t waited = now_ns() - start;
+  assert_true(waited >= 20 * 1000000);
+  assert_true(waited < (int64_t)10 * 1000000000); /* generous: shared machines */
+  assert_int_equal(lock_locked(lock), 1);
+  assert_int_equal(lock_release(lock), LOCK_OK);
+}
+
+static void largest_timeout_on_a_free_lock(void **state) {
+  lock_t *lock = *state;
+  assert_int_equal(lock_acquire(lock, INT64_MAX), LOCK_OK);
+  assert_int_equal(lock_release(lock), LOCK_OK);
+}
+
+/* ---- Bad input --------------------------------------------------------------- */
+
+static void null_handles_are_einval(void **state) {
+  (void)state;
+  assert_int_equal(lock_acquire(NULL, LOCK_WAIT_FOREVER), LOCK_EINVAL);
+  assert_int_equal(lock_acquire(NULL, 0), LOCK_EINVAL);
+  assert_int_equal(lock_acquire(NULL, INT64_MAX), LOCK_EINVAL);
+  assert_int_equal(lock_release(NULL), LOCK_EINVAL);
+  assert_int_equal(lock_locked(NULL), LOCK_EINVAL);
+  assert_int_equal(lock_acquire_interruptible(NULL, 0, NULL, NULL), LOCK_EINVAL);
+  assert_int_equal(lock_interrupt(NULL), LOCK_EINVAL);
+  assert_int_equal(lock_reinit(NULL), LOCK_EINVAL);
+}
+
+static void bad_timeouts_are_einval_and_change_nothing(void **state) {
+  lock_t *lock = *state;
+  const int64_t bad[] = {-2, -1000, INT64_MIN, INT64_MIN + 1};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; ++i) {
+    assert_int_equal(lock_acquire(lock, bad[i]), LOCK_EINVAL);
+    assert_int_equal(lock_locked(lock), 0);
+    assert_int_equal(lock_acquire_interruptible(lock, bad[i], NULL, NULL), LOCK_EINVAL);
+    assert_int_equal(lock_locked(lock), 0);
+  }
+  assert_int_equal(lock_acquire(lock, 0), LOCK_OK);
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; ++i) {
+    assert_int_equal(lock_acquire(lock, bad[i]), LOCK_EINVAL);
+    assert_int_equal(lock_locked(lock), 1);
+  }
+  assert_int_equal(lock_release(lock), LOCK_OK);
+}
+
+/* ---- Threads ------------------------------------------------------------------ */
+
+struct waiter {
+  lock_t *lock;
+  int64_t timeout_ns;
+  int status;
+};
+
+static void *acquire_in_thread(void *argument) {
+  struct waiter *waiter = argument;
+  waiter->status = lock_acquire(waiter->lock, waiter->timeout_ns);
+  return NULL;
+}
+
+static void *release_in_thread(void *argument) {
+  struct waiter *waiter = argument;
+  waiter->status = lock_release(waiter->lock);
+  return NULL;
+}
+
+static void another_thread_may_release(void **state) {
+  lock_t *lock = *state;
+  assert_int_equal(lock_acquire(lock, LOCK_WAIT_FOREVER), LOCK_OK);
+  struct waiter releaser = {lock, 0, -100};
+  pthread_t thread;
+  assert_int_equal(pthread_create(&thread, NULL, release_in_thread, &releaser), 0);
+  pthread_join(thread, NULL);
+  assert_int_equal(releaser.status, LOCK_OK);
+  assert_int_equal(lock_locked(lock), 0);
+}
+
+static void release_wakes_a_waiter_with_the_largest_timeout(void **state) {
+  /* INT64_MAX must mean "a very long time", not overflow into "already late". */
+  lock_t *lock = *state;
+  assert_int_equal(lock_acquire(lock, 0), LOCK_OK);
+  struct waiter waiter = {lock, INT64_MAX, -100};
+  pthread_t thread;
+  assert_int_equal(pthread_create(&thread, NULL, acquire_in_thread, &waiter), 0);
+  struct timespec pause = {0, 20 * 1000000};
+  nanosleep(&pause, NULL);
+  assert_int_equal(lock_release(lock), LOCK_OK);
+  pthread_join(thread, NULL);
+  assert_int_equal(waiter.status, LOCK_OK);
+  assert_int_equal(lock_locked(lock), 1);
+  assert_int_equal(lock_release(lock), LOCK_OK);
+}
+
+#define WORKERS 8
+#define ROUNDS 20000
+
+struct shared_counter {
+  lock_t *lock;
+  long counter;
+  int holders;
+  int overlaps;
+  long entries; /* successful acquires, counted atomically */
+};
+
+static void *count_under_lock(void *argument) {
+  struct shared_counter *shared = argument;
+  for (int i = 0; i < ROUNDS; ++i) {
+    /* Blocking, try and timed acquires, mixed. */
+    const int64_t timeout = i % 3 == 0 ? LOCK_WAIT_FOREVER : i % 3 == 1 ? 0 : 100000;
+    if (lock_acquire(shared->lock, timeout) != LOCK_OK) continue;
+    if (__atomic_fetch_add(&shared->holders, 1, __ATOMIC_RELAXED) != 0)
+      __atomic_fetch_add(&shared->overlaps, 1, __ATOMIC_RELAXED);
+    ++shared->counter; /* a plain increment: lost updates if two threads were in */
+    __atomic_fetch_add(&shared->entries, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_sub(&shared->holders, 1, __ATOMIC_RELAXED);
+    if (lock_release(shared->lock) != LOCK_OK) __atomic_fetch_add(&shared->overlaps, 1, __ATOMIC_RELAXED);
+  }
+  return NULL;
+}
+
+static void threads_keep_an_exact_count(void **state) {
+  struct shared_counter shared = {*state, 0, 0, 0, 0};
+  pthread_t threads[WORKERS];
+  for (int i = 0; i < WORKERS; ++i)
+    assert_int_equal(pthread_create(&threads[i], NULL, count_under_lock, &shared), 0);
+  for (int i = 0; i < WORKERS; ++i) pthread_join(threads[i], NULL);
+  assert_int_equal(shared.overlaps, 0);
+  assert_int_equal(shared.counter, shared.entries);
+  /* Every blocking acquire (a third of the rounds) must have got in. */
+  assert_true(shared.counter >= (long)WORKERS * ((ROUNDS + 2) / 3));
+  assert_true(shared.counter <= (long)WORKERS * ROUNDS);
+  assert_int_equal(lock_locked(*state), 0);
+}
+
+/* ---- Since 1.1 -------------------------------------------------------------------- */
+
+static int stop_always(void *context) {
+  ++*(int *)context;
+  return 1;
+}
+
+static void interruptible_acquire_works_like_acquire(void **state) {
+  lock_t *lock = *state;
+  int asked = 0;
+  assert_int_equal(lock_acquire_interruptible(lock, LOCK_WAIT_FOREVER, stop_always, &asked), LOCK_OK);
+  assert_int_equal(lock_acquire_interruptible(lock, 0, stop_always, &asked), LOCK_TIMEOUT);
+  assert_int_equal(lock_acquire_interruptible(lock, 1000000, NULL, NULL), LOCK_TIMEOUT);
+  assert_int_equal(asked, 0); /* nothing disturbed the waits */
+  assert_int_equal(lock_release(lock), LOCK_OK);
+}
+
+struct interruptible_waiter {
+  lock_t *lock;
+  int asked;
+  int status;
+};
+
+static void *wait_interruptibly(void *argument) {
+  struct interruptible_waiter *waiter = argument;
+  waiter->status = lock_acquire_interruptible(waiter->lock, LOCK_WAIT_FOREVER, stop_always, &waiter->asked);
+  return NULL;
+}
+
+static void interrupt_stops_a_waiter(void **state) {
+  lock_t *lock = *state;
+  assert_int_equal(lock_acquire(lock, 0), LOCK_OK);
+  struct interruptible_waiter waiter = {lock, 0, -100};
+  pthread_t thread;
+  assert_int_equal(pthread_create(&thread, NULL, wait_interruptibly, &waiter), 0);
+  /* Interrupt until the waiter has heard it: it may not be waiting yet. */
+  while (__atomic_load_n(&waiter.asked, __ATOMIC_ACQUIRE) == 0) {
+    assert_int_equal(lock_interrupt(lock), LOCK_OK);
+    struct timespec pause = {0, 1000000};
+    nanosleep(&pause, NULL);
+  }
+  pthread_join(thread, NULL);
+  assert_int_equal(waiter.status, LOCK_EINTR);
+  assert_int_equal(lock_locked(lock), 1); /* the stopped waiter took nothing */
+  assert_int_equal(lock_release(lock), LOCK_OK);
+  assert_int_equal(lock_interrupt(lock), LOCK_OK); /* with no waiter: a no-op */
+}
+
+static void reinit_unlocks(void **state) {
+  lock_t *lock = *state;
+  assert_int_equal(lock_acquire(lock, 0), LOCK_OK);
+  assert_int_equal(lock_reinit(lock), LOCK_OK);
+  assert_int_equal(lock_locked(lock), 0);
+  assert_int_equal(lock_acquire(lock, 0), LOCK_OK);
+  assert_int_equal(lock_release(lock), LOCK_OK);
+}
+
+#define WITH_LOCK(test) cmocka_unit_test_setup_teardown(test, setup_lock, teardown_lock)
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      WITH_LOCK(new_lock_is_unlocked),
+      cmocka_unit_test(free_accepts_null_and_held_locks),
+      cmocka_unit_test(version_matches_the_header),
+      cmocka_unit_test(status_codes_keep_their_values),
+      cmocka_unit_test(strerror_names_every_status),
+      WITH_LOCK(acquire_then_release),
+      WITH_LOCK(try_on_a_held_lock_times_out),
+      WITH_LOCK(release_of_unlocked_lock_changes_nothing),
+      WITH_LOCK(timed_acquire_waits_its_timeout),
+      WITH_LOCK(largest_timeout_on_a_free_lock),
+      cmocka_unit_test(null_handles_are_einval),
+      WITH_LOCK(bad_timeouts_are_einval_and_change_nothing),
+      WITH_LOCK(another_thread_may_release),
+      WITH_LOCK(release_wakes_a_waiter_with_the_largest_timeout),
+      WITH_LOCK(threads_keep_an_exact_count),
+      WITH_LOCK(interruptible_acquire_works_like_acquire),
+      WITH_LOCK(interrupt_stops_a_waiter),
+      WITH_LOCK(reinit_unlocks),
+  };
+  return cmocka_run_group_tests_name("polylock C ABI", tests, NULL, NULL);
+}

@@ -1,0 +1,295 @@
+// The core lock's semantics, one behaviour of SPEC §1 per test.
+#include "lock.hpp"
+
+#include <gtest/gtest.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+#include "wait.hpp"
+
+namespace polylock::core {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+constexpr std::int64_t ms_ns = 1'000'000;
+
+// Blocks until `lock` has a parked waiter: a state, not a guess about timing.
+void wait_until_parked(const Lock& lock) {
+  while (!lock.has_parked_waiters()) std::this_thread::yield();
+}
+
+TEST(Lock, StartsUnlocked) {
+  Lock lock;
+  EXPECT_FALSE(lock.locked());
+}
+
+TEST(Lock, AcquireAndReleaseChangeTheState) {
+  Lock lock;
+  EXPECT_EQ(lock.acquire(-1), Acquired::yes);
+  EXPECT_TRUE(lock.locked());
+  EXPECT_TRUE(lock.release());
+  EXPECT_FALSE(lock.locked());
+}
+
+TEST(Lock, ReleaseOfAnUnlockedLockFailsAndChangesNothing) {
+  Lock lock;
+  EXPECT_FALSE(lock.release());
+  EXPECT_FALSE(lock.locked());
+  EXPECT_EQ(lock.acquire(0), Acquired::yes);  // still usable
+  EXPECT_TRUE(lock.release());
+  EXPECT_FALSE(lock.release());
+  EXPECT_FALSE(lock.locked());
+}
+
+TEST(Lock, TryDoesNotWait) {
+  Lock lock;
+  EXPECT_TRUE(lock.try_acquire());
+  EXPECT_FALSE(lock.try_acquire());
+  EXPECT_EQ(lock.acquire(0), Acquired::timed_out);
+  EXPECT_TRUE(lock.locked());
+}
+
+TEST(Lock, IsNotRecursive) {
+  Lock lock;
+  ASSERT_EQ(lock.acquire(-1), Acquired::yes);
+  // The holder's second acquire waits like any other, and times out.
+  EXPECT_EQ(lock.acquire(5 * ms_ns), Acquired::timed_out);
+  EXPECT_TRUE(lock.release());
+}
+
+TEST(Lock, AnyThreadMayRelease) {
+  Lock lock;
+  ASSERT_EQ(lock.acquire(-1), Acquired::yes);
+  bool released = false;
+  std::thread other([&] { released = lock.release(); });
+  other.join();
+  EXPECT_TRUE(released);
+  EXPECT_FALSE(lock.locked());
+}
+
+TEST(Lock, TimedAcquireWaitsAtLeastItsTimeout) {
+  Lock lock;
+  ASSERT_TRUE(lock.try_acquire());
+  const auto start = steady_clock::now();
+  EXPECT_EQ(lock.acquire(30 * ms_ns), Acquired::timed_out);
+  const auto waited = steady_clock::now() - start;
+  EXPECT_GE(waited, milliseconds(30));
+  EXPECT_LT(waited, milliseconds(5000));  // generous: the machine may be busy
+  EXPECT_TRUE(lock.locked());
+  EXPECT_FALSE(lock.has_parked_waiters());  // the timed-out waiter left the queue
+}
+
+TEST(Lock, TimedAcquireSucceedsWhenReleasedInTime) {
+  Lock lock;
+  ASSERT_TRUE(lock.try_acquire());
+  Acquired got = Acquired::timed_out;
+  std::thread waiter([&] { got = lock.acquire(60'000 * ms_ns); });
+  wait_until_parked(lock);
+  EXPECT_TRUE(lock.release());
+  waiter.join();
+  EXPECT_EQ(got, Acquired::yes);
+  EXPECT_TRUE(lock.locked());
+}
+
+TEST(Lock, LargestTimeoutDoesNotOverflow) {
+  // A deadline of now + INT64_MAX would wrap negative and time out at once.
+  Lock lock;
+  ASSERT_TRUE(lock.try_acquire());
+  Acquired got = Acquired::timed_out;
+  std::thread waiter([&] { got = lock.acquire(INT64_MAX); });
+  wait_until_parked(lock);
+  std::this_thread::sleep_for(milliseconds(20));  // had it wrapped, it would have left by now
+  EXPECT_TRUE(lock.has_parked_waiters());
+  EXPECT_TRUE(lock.release());
+  waiter.join();
+  EXPECT_EQ(got, Acquired::yes);
+}
+
+TEST(Lock, DeadlineSaturates) {
+  EXPECT_EQ(deadline_after(INT64_MAX), no_deadline);
+  EXPECT_EQ(deadline_after(INT64_MAX - 1), no_deadline);
+  const std::int64_t before = monotonic_now_ns();
+  const std::int64_t deadline = deadline_after(ms_ns);
+  EXPECT_GE(deadline, before + ms_ns);
+}
+
+TEST(Lock, EachReleaseWakesOneWaiterAndNoneIsLost) {
+  // Waiters that never release: each release must hand the lock to exactly
+  // one of them. A lost wake-up leaves a waiter asleep and the test hangs.
+  constexpr int waiters = 8;
+  Lock lock;
+  ASSERT_TRUE(lock.try_acquire());
+  std::atomic<int> acquired{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < waiters; ++i)
+    threads.emplace_back([&] {
+      ASSERT_EQ(lock.acquire(-1), Acquired::yes);
+      acquired.fetch_add(1);
+    });
+  for (int round = 0; round < waiters; ++round) {
+    while (acquired.load() != round) std::this_thread::yield();
+    EXPECT_TRUE(lock.locked());
+    EXPECT_TRUE(lock.release());
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(acquired.load(), waiters);
+  EXPECT_TRUE(lock.locked());
+  EXPECT_FALSE(lock.has_parked_waiters());
+}
+
+TEST(Lock, WaiterParkedLongEnoughIsHandedTheLock) {
+  // Eventual fairness: a waiter parked for 20 ms (well past the 1 ms bound)
+  // gets the lock at the next release, even though the releasing thread
+  // tries to take it back at once.
+  for (int round = 0; round < 20; ++round) {
+    Lock lock;
+    ASSERT_TRUE(lock.try_acquire());
+    std::atomic<bool> waiter_done{false};
+    std::thread waiter([&] {
+      EXPECT_EQ(lock.acquire(-1), Acquired::yes);
+      waiter_done.store(true);
+    });
+    wait_until_parked(lock);
+    std::this_thread::sleep_for(milliseconds(20));
+    ASSERT_TRUE(lock.release());
+    if (lock.try_acquire()) {
+      ADD_FAILURE() << "the releaser barged past a waiter parked for 20 ms";
+      lock.release();  // let the waiter finish, so that the failure is reported
+    }
+    waiter.join();
+    EXPECT_TRUE(waiter_done.load());
+    EXPECT_TRUE(lock.locked());  // held by the waiter, which never released
+    EXPECT_TRUE(lock.release());
+  }
+}
+
+TEST(Lock, ReinitLeavesAnUnlockedUsableLock) {
+  Lock lock;
+  ASSERT_TRUE(lock.try_acquire());
+  lock.reinit();
+  EXPECT_FALSE(lock.locked());
+  EXPECT_FALSE(lock.has_parked_waiters());
+  EXPECT_EQ(lock.acquire(ms_ns), Acquired::yes);
+  EXPECT_TRUE(lock.release());
+}
+
+// ---- Interruptible waits ---------------------------------------------------
+
+int always_stop(void*) { return 1; }
+
+int count_and_carry_on(void* context) {
+  static_cast<std::atomic<int>*>(context)->fetch_add(1);
+  return 0;
+}
+
+TEST(Interruptible, InterruptEndsAWaitWhoseStopSaysSo) {
+  Lock lock;
+  ASSERT_TRUE(lock.try_acquire());
+  Acquired got = Acquired::yes;
+  std::thread waiter([&] { got = lock.acquire(-1, always_stop, nullptr); });
+  wait_until_parked(lock);
+  lock.interrupt();
+  waiter.join();
+  EXPECT_EQ(got, Acquired::stopped);
+  EXPECT_TRUE(lock.locked());  // still ours: the stopped waiter took nothing
+  EXPECT_FALSE(lock.has_parked_waiters());
+  EXPECT_TRUE(lock.release());
+  EXPECT_FALSE(lock.locked());
+}
+
+TEST(Interruptible, WaitGoesOnWhenStopSaysCarryOn) {
+  Lock lock;
+  ASSERT_TRUE(lock.try_acquire());
+  std::atomic<int> asked{0};
+  Acquired got = Acquired::timed_out;
+  std::thread waiter([&] { got = lock.acquire(-1, count_and_carry_on, &asked); });
+  wait_until_parked(lock);
+  for (int i = 0; i < 3; ++i) {
+    const int before = asked.load();
+    lock.interrupt();
+    while (asked.load() == before) std::this_thread::yield();
+  }
+  EXPECT_TRUE(lock.has_parked_waiters());  // still waiting, still queued
+  EXPECT_TRUE(lock.release());
+  waiter.join();
+  EXPECT_EQ(got, Acquired::yes);
+  EXPECT_GE(asked.load(), 3);
+}
+
+TEST(Interruptible, PlainWaitersIgnoreInterrupt) {
+  Lock lock;
+  ASSERT_TRUE(lock.try_acquire());
+  Acquired got = Acquired::timed_out;
+  std::thread waiter([&] { got = lock.acquire(-1); });
+  wait_until_parked(lock);
+  lock.interrupt();
+  EXPECT_TRUE(lock.release());
+  waiter.join();
+  EXPECT_EQ(got, Acquired::yes);
+}
+
+void on_signal(int) {}
+
+// A handler installed without SA_RESTART, as Python installs its own.
+void install_signal_handler() {
+  struct sigaction action {};
+  action.sa_handler = on_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGUSR1, &action, nullptr);
+}
+
+TEST(Interruptible, SignalAsksTheStopFunction) {
+  if (POLYLOCK_TEST_BACKEND_IS_PORTABLE) GTEST_SKIP() << "the portable backend cannot see signals";
+  install_signal_handler();
+  Lock lock;
+  ASSERT_TRUE(lock.try_acquire());
+  Acquired got = Acquired::yes;
+  std::atomic<bool> done{false};
+  std::thread waiter([&] {
+    got = lock.acquire(-1, always_stop, nullptr);
+    done.store(true);
+  });
+  wait_until_parked(lock);
+  // A signal may land just before the thread sleeps; send until it is heard.
+  while (!done.load()) {
+    pthread_kill(waiter.native_handle(), SIGUSR1);
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  waiter.join();
+  EXPECT_EQ(got, Acquired::stopped);
+  EXPECT_TRUE(lock.locked());
+  EXPECT_TRUE(lock.release());
+}
+
+TEST(Interruptible, SignalsDoNotShortenAPlainTimedWait) {
+  install_signal_handler();
+  Lock lock;
+  ASSERT_TRUE(lock.try_acquire());
+  std::atomic<bool> done{false};
+  Acquired got = Acquired::yes;
+  std::chrono::steady_clock::duration waited{};
+  std::thread waiter([&] {
+    const auto start = steady_clock::now();
+    got = lock.acquire(50 * ms_ns);
+    waited = steady_clock::now() - start;
+    done.store(true);
+  });
+  while (!done.load()) {
+    pthread_kill(waiter.native_handle(), SIGUSR1);
+    std::this_thread::sleep_for(milliseconds(2));
+  }
+  waiter.join();
+  EXPECT_EQ(got, Acquired::timed_out);
+  EXPECT_GE(waited, milliseconds(50));  // one deadline, fixed at the start
+}
+
+}  // namespace
+}  // namespace polylock::core

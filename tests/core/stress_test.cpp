@@ -1,0 +1,209 @@
+// Many threads, many iterations, and invariants checked on every one: never
+// two holders, an exact count of critical sections.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdint>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "lock.hpp"
+
+namespace polylock::core {
+namespace {
+
+constexpr int threads = 8;
+constexpr int iterations = 50'000;
+
+// Holds every worker at the start line until all exist, so that they really
+// run at the same time instead of one after another.
+class StartGate {
+ public:
+  explicit StartGate(int expected) : waiting_(expected) {}
+  void arrive_and_wait() {
+    waiting_.fetch_sub(1);
+    while (waiting_.load() > 0) std::this_thread::yield();
+  }
+
+ private:
+  std::atomic<int> waiting_;
+};
+
+// The critical section: a plain counter (a data race, which TSan would
+// report, if the lock ever let two threads in) and a holder count.
+struct Guarded {
+  std::atomic<int> holders{0};
+  long counter = 0;
+  std::atomic<long> entries{0};
+
+  void enter_critical_section() {
+    EXPECT_EQ(holders.fetch_add(1), 0) << "two holders at once";
+    const long seen = counter;
+    for (volatile int spin = 0; spin < 20; ++spin) {
+    }
+    counter = seen + 1;  // a lost update, if another thread were in here too
+    // Now and then give the CPU away while holding the lock, so that the
+    // others pile up behind it and park: the slow paths get their share.
+    if (entries.fetch_add(1, std::memory_order_relaxed) % 32 == 0) std::this_thread::yield();
+    holders.fetch_sub(1);
+  }
+};
+
+// Acquires in one of three ways, chosen at random; returns whether it got in.
+bool acquire_somehow(Lock& lock, std::minstd_rand& random) {
+  switch (random() % 3) {
+    case 0:
+      return lock.acquire(-1) == Acquired::yes;
+    case 1:
+      return lock.try_acquire();
+    default:
+      return lock.acquire(static_cast<std::int64_t>(random() % 200'000)) == Acquired::yes;
+  }
+}
+
+TEST(Stress, MixedAcquiresKeepAnExactCount) {
+  Lock lock;
+  Guarded guarded;
+  StartGate gate(threads);
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t)
+    workers.emplace_back([&, t] {
+      std::minstd_rand random(static_cast<unsigned>(t + 1));
+      gate.arrive_and_wait();
+      for (int i = 0; i < iterations; ++i) {
+        if (!acquire_somehow(lock, random)) continue;
+        guarded.enter_critical_section();
+        ASSERT_TRUE(lock.release());
+      }
+    });
+  for (auto& worker : workers) worker.join();
+  EXPECT_EQ(guarded.counter, guarded.entries.load());
+  EXPECT_FALSE(lock.locked());
+  EXPECT_FALSE(lock.has_parked_waiters());
+}
+
+TEST(Stress, BlockingAcquiresCountEveryEntry) {
+  Lock lock;
+  Guarded guarded;
+  StartGate gate(threads);
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t)
+    workers.emplace_back([&] {
+      gate.arrive_and_wait();
+      for (int i = 0; i < iterations; ++i) {
+        ASSERT_EQ(lock.acquire(-1), Acquired::yes);
+        guarded.enter_critical_section();
+        ASSERT_TRUE(lock.release());
+      }
+    });
+  for (auto& worker : workers) worker.join();
+  EXPECT_EQ(guarded.counter, static_cast<long>(threads) * iterations);
+}
+
+TEST(Stress, ReleasesFromAnotherThread) {
+  // Workers never release the lock they took: they ask a releaser thread to.
+  // The lock stays held until then, so mutual exclusion still holds, and
+  // every release the releaser makes must succeed.
+  Lock lock;
+  Guarded guarded;
+  std::atomic<int> release_requests{0};
+  std::atomic<bool> stop{false};
+  std::atomic<long> releases{0};
+  std::thread releaser([&] {
+    while (!stop.load() || release_requests.load() != 0) {
+      if (release_requests.load() == 0) {
+        std::this_thread::yield();
+        continue;
+      }
+      release_requests.fetch_sub(1);
+      EXPECT_TRUE(lock.release());
+      releases.fetch_add(1);
+    }
+  });
+  StartGate gate(threads / 2);
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads / 2; ++t)
+    workers.emplace_back([&, t] {
+      std::minstd_rand random(static_cast<unsigned>(t + 100));
+      gate.arrive_and_wait();
+      for (int i = 0; i < iterations / 4; ++i) {
+        if (!acquire_somehow(lock, random)) continue;
+        guarded.enter_critical_section();
+        release_requests.fetch_add(1);
+      }
+    });
+  for (auto& worker : workers) worker.join();
+  stop.store(true);
+  releaser.join();
+  EXPECT_EQ(guarded.counter, guarded.entries.load());
+  EXPECT_EQ(releases.load(), guarded.entries.load());
+  EXPECT_FALSE(lock.locked());
+}
+
+TEST(Stress, ShortTimeoutsRacingReleases) {
+  // Timed-out waiters leave the queue while releases pick waiters from it:
+  // the race the pending signal exists for. Nobody may be lost or left queued.
+  Lock lock;
+  Guarded guarded;
+  StartGate gate(threads);
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t)
+    workers.emplace_back([&, t] {
+      std::minstd_rand random(static_cast<unsigned>(t + 7));
+      gate.arrive_and_wait();
+      for (int i = 0; i < iterations; ++i) {
+        if (lock.acquire(static_cast<std::int64_t>(random() % 20'000)) != Acquired::yes) continue;
+        guarded.enter_critical_section();
+        ASSERT_TRUE(lock.release());
+      }
+    });
+  for (auto& worker : workers) worker.join();
+  EXPECT_EQ(guarded.counter, guarded.entries.load());
+  EXPECT_FALSE(lock.locked());
+  EXPECT_FALSE(lock.has_parked_waiters());
+}
+
+int stop_when_flagged(void* context) {
+  return static_cast<std::atomic<bool>*>(context)->load() ? 1 : 0;
+}
+
+TEST(Stress, InterruptsRacingReleases) {
+  // Interruptible waiters that stop when flagged, and a thread that keeps
+  // interrupting: a stopped waiter that was chosen by a release must pass
+  // the lock on, or the rest wait for ever.
+  Lock lock;
+  Guarded guarded;
+  std::atomic<bool> stop_flags[threads];
+  for (auto& flag : stop_flags) flag.store(false);
+  std::atomic<bool> done{false};
+  std::thread interrupter([&] {
+    std::minstd_rand random(99);
+    while (!done.load()) {
+      stop_flags[random() % threads].store(true);
+      lock.interrupt();
+      std::this_thread::yield();
+    }
+  });
+  StartGate gate(threads);
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t)
+    workers.emplace_back([&, t] {
+      gate.arrive_and_wait();
+      for (int i = 0; i < iterations / 4; ++i) {
+        stop_flags[t].store(false);
+        if (lock.acquire(-1, stop_when_flagged, &stop_flags[t]) != Acquired::yes) continue;
+        guarded.enter_critical_section();
+        ASSERT_TRUE(lock.release());
+      }
+    });
+  for (auto& worker : workers) worker.join();
+  done.store(true);
+  interrupter.join();
+  EXPECT_EQ(guarded.counter, guarded.entries.load());
+  EXPECT_FALSE(lock.locked());
+  EXPECT_FALSE(lock.has_parked_waiters());
+}
+
+}  // namespace
+}  // namespace polylock::core
