@@ -7,6 +7,7 @@
 
 #include "hammer.hpp"
 #include "peers.hpp"
+#include "settings.hpp"
 #include "suites.hpp"
 
 namespace bench {
@@ -20,7 +21,7 @@ void add(int threads, std::int64_t inside_ns) {
                            std::to_string(threads) + "/inside_ns:" + std::to_string(inside_ns);
   benchmark::RegisterBenchmark(name.c_str(),
                                [=](benchmark::State& state) {
-                                 hammer<Lock>(state, Shape{threads, inside_ns, outside_ns});
+                                 hammer<Lock>(state, Shape{threads, settings().window_ms, inside_ns, outside_ns});
                                })
       ->Iterations(1)
       ->UseManualTime()

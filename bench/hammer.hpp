@@ -13,7 +13,6 @@
 #include <thread>
 #include <vector>
 
-#include "settings.hpp"
 #include "work.hpp"
 
 namespace bench {
@@ -23,11 +22,12 @@ double jain_index(const std::vector<std::uint64_t>& counts);
 
 struct Shape {
   int threads;
+  int window_ms;
   std::int64_t inside_ns;   // work while holding the lock
   std::int64_t outside_ns;  // work between a release and the next acquire
 };
 
-// Runs `shape` on a fresh `Lock` for settings().window_ms and reports
+// Runs `shape` on a fresh `Lock` for shape.window_ms and reports
 // acquisitions per second ("acquires_per_s") and fairness ("jain").
 template <class Lock>
 void hammer(benchmark::State& state, Shape shape) {
@@ -60,7 +60,7 @@ void hammer(benchmark::State& state, Shape shape) {
     while (ready.load() < shape.threads) std::this_thread::yield();
     const auto start = std::chrono::steady_clock::now();
     go.store(true, std::memory_order_release);
-    std::this_thread::sleep_for(std::chrono::milliseconds(settings().window_ms));
+    std::this_thread::sleep_for(std::chrono::milliseconds(shape.window_ms));
     stop.store(true, std::memory_order_relaxed);
     const auto end = std::chrono::steady_clock::now();
     for (auto& thread : threads) thread.join();

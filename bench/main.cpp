@@ -1,6 +1,7 @@
 // polylock benchmarks — entry point.
 //
-// Usage: polylock_bench [--window_ms=N] [--timeout_samples=N] [--benchmark_* flags]
+// Usage: polylock_bench [--window_ms=N] [--fairness_window_ms=N] [--timeout_samples=N]
+//                       [--benchmark_* flags]
 //
 // A thread is started and joined before anything is measured: glibc and
 // libstdc++ skip atomic instructions in a process that has never had a second
@@ -47,6 +48,7 @@ int main(int argc, char** argv) {
   std::thread([] {}).join();
 
   take_flag(argc, argv, "--window_ms", bench::settings().window_ms);
+  take_flag(argc, argv, "--fairness_window_ms", bench::settings().fairness_window_ms);
   take_flag(argc, argv, "--timeout_samples", bench::settings().timeout_samples);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
@@ -58,6 +60,8 @@ int main(int argc, char** argv) {
   bench::register_ping_pong();
   bench::register_timeout();
   benchmark::AddCustomContext("polylock_window_ms", std::to_string(bench::settings().window_ms));
+  benchmark::AddCustomContext("polylock_fairness_window_ms",
+                              std::to_string(bench::settings().fairness_window_ms));
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -27,14 +28,24 @@ def run(command, **kwargs):
     return subprocess.run(command, check=True, **kwargs)
 
 
-def build_variant(directory, constant, value):
+def build_bench(directory):
+    """The benchmark binary, once: each variant gets a copy beside its library."""
     os.makedirs(directory, exist_ok=True)
-    with open(os.path.join(ROOT, "core", "lock.cpp")) as source:
+    binary = os.path.join(directory, "polylock_bench")
+    run(["g++", "-std=c++17", "-O2", "-g", "-pthread", "-I" + os.path.join(ROOT, "capi", "include"),
+         *[os.path.join(HERE, name) for name in BENCH_SOURCES], "-L" + directory,
+         "-l:libpolylock.so.1", "-Wl,-rpath,$ORIGIN", "-lbenchmark", "-o", binary])
+    return binary
+
+
+def build_variant(directory, source_path, constant, value, bench_binary):
+    os.makedirs(directory, exist_ok=True)
+    with open(source_path) as source:
         text = source.read()
     pattern = r"(constexpr\s+[\w:]+\s+%s\s*=\s*)[^;]+;" % re.escape(constant)
     text, replaced = re.subn(pattern, r"\g<1>%s;" % value, text)
     if replaced != 1:
-        sys.exit("sweep: no single 'constexpr ... %s = ...;' in core/lock.cpp" % constant)
+        sys.exit("sweep: no single 'constexpr ... %s = ...;' in %s" % (constant, source_path))
     with open(os.path.join(directory, "lock.cpp"), "w") as patched:
         patched.write(text)
     include = ["-I" + os.path.join(ROOT, "core"), "-I" + os.path.join(ROOT, "capi", "include")]
@@ -46,8 +57,9 @@ def build_variant(directory, constant, value):
          os.path.join(directory, "lock.cpp"), os.path.join(ROOT, "core", "wait_futex.cpp"),
          os.path.join(ROOT, "capi", "lock.cpp"), "-o", library])
     binary = os.path.join(directory, "polylock_bench")
-    run(["g++", *flags, *include, *[os.path.join(HERE, name) for name in BENCH_SOURCES], library,
-         "-Wl,-rpath," + directory, "-lbenchmark", "-o", binary])
+    if bench_binary is None:
+        return library
+    shutil.copy(bench_binary, binary)
     return binary
 
 
@@ -69,18 +81,38 @@ def main():
     parser.add_argument("--build-dir", required=True)
     parser.add_argument("--constant", default="spin_limit")
     parser.add_argument("--values", required=True, help="comma-separated")
+    parser.add_argument("--source", action="append", metavar="NAME=PATH",
+                        help="a variant of core/lock.cpp to sweep too (default: the tree's)")
     parser.add_argument("--filter", default="contended/.*inside_ns:(0|50)/|fairness|ping_pong")
     parser.add_argument("--repetitions", type=int, default=3)
     parser.add_argument("--window-ms", type=int, default=300)
+    parser.add_argument("--fairness-window-ms", type=int, default=1000)
+    parser.add_argument("--describe", action="append", default=[], metavar="NAME=TEXT",
+                        help="what a --source variant changes, for the report")
+    parser.add_argument("--conclusion", help="the choice the sweep supports, for the report")
     parser.add_argument("--out", help="JSON file (default: <build-dir>/bench/sweep.json)")
     args = parser.parse_args()
 
     out_path = args.out or os.path.join(args.build_dir, "bench", "sweep.json")
-    sweep = {"constant": args.constant, "filter": args.filter,
-             "repetitions": args.repetitions, "command": " ".join(sys.argv), "values": {}}
-    values = args.values.split(",")
-    binaries = {v: build_variant(os.path.join(args.build_dir, "sweep", args.constant + "-" + v),
-                                 args.constant, v) for v in values}
+    sweep = {"constant": args.constant, "filter": args.filter, "window_ms": args.window_ms,
+             "fairness_window_ms": args.fairness_window_ms,
+             "repetitions": args.repetitions, "command": " ".join(sys.argv),
+             "descriptions": dict(d.split("=", 1) for d in args.describe),
+             "conclusion": args.conclusion, "values": {}}
+    sources = dict(s.split("=", 1) for s in args.source) if args.source else {
+        "tree": os.path.join(ROOT, "core", "lock.cpp")}
+    values, binaries = [], {}
+    common = os.path.join(args.build_dir, "sweep", "common")
+    build_variant(common, os.path.join(ROOT, "core", "lock.cpp"), args.constant,
+                  args.values.split(",")[0], None)
+    bench_binary = build_bench(common)
+    for source_name, path in sources.items():
+        for value in args.values.split(","):
+            label = value if len(sources) == 1 else source_name + ":" + value
+            values.append(label)
+            binaries[label] = build_variant(
+                os.path.join(args.build_dir, "sweep", source_name + "-" + args.constant + "-" + value),
+                os.path.abspath(path), args.constant, value, bench_binary)
     # Values are measured round-robin, one repetition at a time, so that a
     # burst of load from elsewhere on the machine spreads over all of them.
     raw = {v: [] for v in values}
@@ -88,7 +120,8 @@ def main():
         for value in values:
             results = os.path.join(os.path.dirname(binaries[value]), "r%d.json" % repetition)
             run([binaries[value], "--benchmark_filter=" + args.filter,
-                 "--window_ms=%d" % args.window_ms, "--benchmark_out=" + results,
+                 "--window_ms=%d" % args.window_ms,
+                 "--fairness_window_ms=%d" % args.fairness_window_ms, "--benchmark_out=" + results,
                  "--benchmark_out_format=json"], stdout=subprocess.DEVNULL)
             raw[value].append(medians(results))
     for value in values:
