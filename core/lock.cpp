@@ -37,10 +37,12 @@ namespace {
 // A waiter parked this long gets the lock handed to it by the next release.
 constexpr std::int64_t fair_after_ns = 1'000'000;
 
-// Polls of the state word before parking. Chosen by measurement on 2 cores
-// (docs/benchmarks.md): long enough to outlast a short critical section,
-// short next to the cost of a futex sleep and wake.
-constexpr int spin_limit = 100;
+// Polls of the state word before parking, one pause each (about 35 ns on the
+// 2-core AMD EPYC of docs/benchmarks.md, where the sweep that chose it is).
+// Long enough to outlast a short critical section, short next to a futex
+// wake: a longer spin keeps the spinner's CPU busy just when the kernel
+// would run the thread it has woken there, and hand-offs get slower.
+constexpr int spin_limit = 10;
 
 // Values of Waiter::signal.
 enum Signal : std::uint32_t {
@@ -85,12 +87,16 @@ bool Lock::try_acquire_contended(std::uint32_t seen) noexcept {
   return false;
 }
 
+// Spins only while nobody is parked, as WebKit's and CPython's locks do: once
+// threads sleep, the lock is busy for longer than a spin, and a spinner would
+// only burn a CPU to barge past the sleepers.
 bool Lock::spin_for_unlock() noexcept {
   if (!spinning_pays()) return false;
   for (int i = 0; i < spin_limit; ++i) {
-    cpu_relax();
     const std::uint32_t seen = state_.load(std::memory_order_relaxed);
+    if (seen & has_waiters_bit) return false;
     if (!(seen & locked_bit) && try_acquire_contended(seen)) return true;
+    cpu_relax();
   }
   return false;
 }
