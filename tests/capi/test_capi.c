@@ -244,7 +244,7 @@ static void threads_keep_an_exact_count(void **state) {
 /* ---- Since 1.1 -------------------------------------------------------------------- */
 
 static int stop_always(void *context) {
-  ++*(int *)context;
+  __atomic_fetch_add((int *)context, 1, __ATOMIC_RELEASE);
   return 1;
 }
 
