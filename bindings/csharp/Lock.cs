@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace PolyLock;
 
 /// <summary>
@@ -160,6 +162,7 @@ public sealed partial class Lock : IDisposable
     /// </summary>
     public void Dispose() => _handle.Dispose();
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool Acquire(long timeoutNs)
     {
         IntPtr native = Use();
@@ -213,6 +216,7 @@ public sealed partial class Lock : IDisposable
 
     // Takes a reference on the handle for the length of one native call, so that a
     // Dispose on another thread cannot free the lock under it.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private IntPtr Use()
     {
         bool added = false;
@@ -224,6 +228,7 @@ public sealed partial class Lock : IDisposable
         return _native;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Done() => _handle.DangerousRelease();
 
     // Same validation, exception and parameter name as System.Threading.Lock; the wait
