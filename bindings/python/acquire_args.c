@@ -11,8 +11,11 @@
  * The common calls (no argument, a bool or small int, a float or int timeout)
  * are decided here without building a tuple; anything unusual goes through
  * PyArg_ParseTupleAndKeywords itself, so that its messages are the
- * interpreter's own. Messages that CPython writes by hand are copied per
- * release (checked by experiment on 3.8 to 3.13).
+ * interpreter's own. The messages CPython writes by hand changed between
+ * releases and even within one (3.11.2 and 3.11.7 word a float overflow
+ * differently), so they are learnt from the running interpreter's _thread
+ * lock when the module loads; the texts below, checked by experiment on 3.8 to
+ * 3.13, are only the fallback.
  */
 #include "acquire_args.h"
 
@@ -39,6 +42,11 @@
 #define FLOAT_OVERFLOW_MESSAGE "timestamp too large to convert to C _PyTime_t"
 #endif
 
+/* The running interpreter's words (see polylock_learn_acquire_messages). */
+static const char *negative_timeout_message = NEGATIVE_TIMEOUT_MESSAGE;
+static const char *int_overflow_message = INT_OVERFLOW_MESSAGE;
+static const char *float_overflow_message = FLOAT_OVERFLOW_MESSAGE;
+
 #define NS_PER_SECOND INT64_C(1000000000)
 /* CPython's "no timeout given": -1 s, as nanoseconds. */
 #define UNSET_TIMEOUT (-NS_PER_SECOND)
@@ -57,7 +65,7 @@ static int seconds_to_ns(PyObject *seconds, int64_t *ns) {
     d = d >= 0.0 ? ceil(d) : floor(d);
     /* 2^63 is exactly representable; INT64_MAX is not. */
     if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) {
-      PyErr_SetString(PyExc_OverflowError, FLOAT_OVERFLOW_MESSAGE);
+      PyErr_SetString(PyExc_OverflowError, float_overflow_message);
       return -1;
     }
     *ns = (int64_t)d;
@@ -68,12 +76,12 @@ static int seconds_to_ns(PyObject *seconds, int64_t *ns) {
   long long whole = PyLong_AsLongLong(seconds);
   if (whole == -1 && PyErr_Occurred()) {
     if (PyErr_ExceptionMatches(PyExc_OverflowError)) {
-      PyErr_SetString(PyExc_OverflowError, INT_OVERFLOW_MESSAGE);
+      PyErr_SetString(PyExc_OverflowError, int_overflow_message);
     }
     return -1;
   }
   if (whole > INT64_MAX / NS_PER_SECOND || whole < INT64_MIN / NS_PER_SECOND) {
-    PyErr_SetString(PyExc_OverflowError, INT_OVERFLOW_MESSAGE);
+    PyErr_SetString(PyExc_OverflowError, int_overflow_message);
     return -1;
   }
   *ns = (int64_t)whole * NS_PER_SECOND;
@@ -144,6 +152,53 @@ static int place_keywords(PyObject *const *args, Py_ssize_t nargs, PyObject *kwn
   return 1;
 }
 
+/* The message of the `expected` error that _thread.lock.acquire(True, timeout)
+ * raises, kept for the life of the process; `fallback` if it raises another. */
+static const char *learn(PyObject *lock, PyObject *timeout, PyObject *expected,
+                         const char *fallback) {
+  const char *message = fallback;
+  if (!timeout) return NULL;
+  PyObject *answer = PyObject_CallMethod(lock, "acquire", "OO", Py_True, timeout);
+  Py_DECREF(timeout);
+  if (answer) { /* this interpreter accepts the value: it took the lock at once */
+    Py_DECREF(answer);
+    answer = PyObject_CallMethod(lock, "release", NULL);
+    Py_XDECREF(answer);
+    PyErr_Clear();
+    return fallback;
+  }
+  if (PyErr_ExceptionMatches(expected)) {
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    PyObject *text = value ? PyObject_Str(value) : NULL;
+    const char *utf8 = text ? PyUnicode_AsUTF8(text) : NULL;
+    /* The string object is kept (never freed) so that utf8 stays valid. */
+    if (utf8) message = utf8; else Py_XDECREF(text);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(traceback);
+  }
+  PyErr_Clear();
+  return message;
+}
+
+int polylock_learn_acquire_messages(void) {
+  PyObject *thread = PyImport_ImportModule("_thread");
+  if (!thread) return -1;
+  PyObject *lock = PyObject_CallMethod(thread, "allocate_lock", NULL);
+  Py_DECREF(thread);
+  if (!lock) return -1;
+  negative_timeout_message =
+      learn(lock, PyLong_FromLong(-2), PyExc_ValueError, NEGATIVE_TIMEOUT_MESSAGE);
+  int_overflow_message =
+      learn(lock, PyLong_FromDouble(1e30), PyExc_OverflowError, INT_OVERFLOW_MESSAGE);
+  float_overflow_message =
+      learn(lock, PyFloat_FromDouble(1e300), PyExc_OverflowError, FLOAT_OVERFLOW_MESSAGE);
+  Py_DECREF(lock);
+  if (!negative_timeout_message || !int_overflow_message || !float_overflow_message) return -1;
+  return 0;
+}
+
 int polylock_parse_acquire_args(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
                                 int64_t *timeout_ns) {
   PyObject *slots[2] = {NULL, NULL}; /* blocking, timeout */
@@ -165,7 +220,7 @@ int polylock_parse_acquire_args(PyObject *const *args, Py_ssize_t nargs, PyObjec
     return -1;
   }
   if (ns < 0 && ns != UNSET_TIMEOUT) {
-    PyErr_SetString(PyExc_ValueError, NEGATIVE_TIMEOUT_MESSAGE);
+    PyErr_SetString(PyExc_ValueError, negative_timeout_message);
     return -1;
   }
   if (!blocking) {

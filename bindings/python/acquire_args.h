@@ -12,6 +12,11 @@
 #include <Python.h>
 #include <stdint.h>
 
+/* Learns the running interpreter's wording of the messages that changed
+ * between (and within) CPython releases, by asking its own _thread lock once.
+ * Call when the module loads; 0, or -1 with an exception. */
+int polylock_learn_acquire_messages(void);
+
 /* Parses acquire()'s vectorcall arguments. On success returns 0 and sets
  * *timeout_ns to what lock_acquire expects: -1 (wait forever), 0 (try once)
  * or > 0 nanoseconds. On error returns -1 with the exception threading.Lock

@@ -174,6 +174,7 @@ static PyTypeObject LockType = {
 };
 
 int polylock_add_lock_type(PyObject *module) {
+  if (polylock_learn_acquire_messages() < 0) return -1;
   if (PyType_Ready(&LockType) < 0) return -1;
   Py_INCREF(&LockType);
   if (PyModule_AddObject(module, "Lock", (PyObject *)&LockType) < 0) {

@@ -17,6 +17,9 @@
 
 %include <stdint.i>
 
+/* Docstrings from the C declarations: each function's signature and types. */
+%feature("autodoc", "2");
+
 /* The raw functions release the GIL while they run, so a blocking
  * lock_acquire here does not stall other Python threads. */
 %thread;

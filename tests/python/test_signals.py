@@ -1,0 +1,171 @@
+"""Signals reach a thread blocked in acquire(), as with threading.Lock: a handler
+that raises (Ctrl-C: KeyboardInterrupt) ends the wait with its exception and
+the lock is not taken; a handler that returns lets the wait go on to its
+original deadline. The main thread waits; a helper thread sends the signals
+until the wait is over, so no test depends on guessing when the wait began."""
+import os
+import signal
+import threading
+import time
+import unittest
+
+from locks import for_each_lock, join, start_thread
+
+HAS_SIGNALS = hasattr(signal, "pthread_kill") and hasattr(signal, "SIGUSR1")
+
+
+class Interrupted(Exception):
+    pass
+
+
+@unittest.skipUnless(HAS_SIGNALS, "needs POSIX signals")
+class Signals:
+    Lock = None  # set by for_each_lock
+
+    def handle(self, signum, handler):
+        self.addCleanup(signal.signal, signum, signal.signal(signum, handler))
+
+    def keep_signalling(self, send, every=0.02):
+        """Calls send() every `every` seconds until the returned event is set."""
+        stop = threading.Event()
+
+        def loop():
+            while not stop.wait(every):
+                send()
+
+        thread = start_thread(loop)
+        self.addCleanup(join, self, thread)
+        self.addCleanup(stop.set)
+        return stop
+
+    def to_main_thread(self, signum):
+        main = threading.main_thread().ident
+        return lambda: signal.pthread_kill(main, signum)
+
+    def assert_free_after_one_release(self, lock):
+        """The interrupted acquire took nothing: one release frees the lock."""
+        self.assertIs(lock.locked(), True)
+        lock.release()
+        self.assertIs(lock.locked(), False)
+        self.assertIs(lock.acquire(False), True)
+        lock.release()
+
+    def test_raising_handler_ends_a_wait_without_limit(self):
+        calls = []
+
+        def raise_once(signum, frame):
+            calls.append(signum)
+            if len(calls) == 1:
+                raise Interrupted()
+
+        self.handle(signal.SIGUSR1, raise_once)
+        lock = self.Lock()
+        lock.acquire()
+        stop = self.keep_signalling(self.to_main_thread(signal.SIGUSR1))
+        try:
+            with self.assertRaises(Interrupted):
+                lock.acquire()
+        finally:
+            stop.set()
+        self.assert_free_after_one_release(lock)
+
+    def test_raising_handler_ends_a_timed_wait_before_its_deadline(self):
+        def raise_always(signum, frame):
+            raise Interrupted()
+
+        self.handle(signal.SIGUSR1, raise_always)
+        lock = self.Lock()
+        lock.acquire()
+        stop = self.keep_signalling(self.to_main_thread(signal.SIGUSR1), every=0.05)
+        began = time.monotonic()
+        try:
+            # Not interrupted, this would return False after 120 s.
+            with self.assertRaises(Interrupted):
+                lock.acquire(timeout=120)
+        finally:
+            stop.set()
+            self.handle(signal.SIGUSR1, signal.SIG_IGN)
+        self.assertLess(time.monotonic() - began, 60)
+        self.assert_free_after_one_release(lock)
+
+    def test_ctrl_c_raises_keyboard_interrupt(self):
+        self.handle(signal.SIGINT, signal.default_int_handler)
+        lock = self.Lock()
+        lock.acquire()
+        sent = []
+
+        def ctrl_c_once():  # to the process, as a terminal does
+            if not sent:
+                sent.append(True)
+                os.kill(os.getpid(), signal.SIGINT)
+
+        stop = self.keep_signalling(ctrl_c_once, every=0.1)
+        try:
+            with self.assertRaises(KeyboardInterrupt):
+                lock.acquire(timeout=120)
+        finally:
+            stop.set()
+        self.assert_free_after_one_release(lock)
+
+    @unittest.skipUnless(hasattr(signal, "setitimer"), "needs setitimer")
+    def test_alarm_raising_handler_ends_the_wait(self):
+        def raise_always(signum, frame):
+            raise Interrupted()
+
+        self.handle(signal.SIGALRM, raise_always)
+        lock = self.Lock()
+        lock.acquire()
+        signal.setitimer(signal.ITIMER_REAL, 0.05, 0.05)
+        try:
+            with self.assertRaises(Interrupted):
+                lock.acquire()
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            self.handle(signal.SIGALRM, signal.SIG_IGN)
+        self.assert_free_after_one_release(lock)
+
+    def test_returning_handler_lets_the_wait_run_to_its_deadline(self):
+        calls = []
+        self.handle(signal.SIGUSR1, lambda signum, frame: calls.append(signum))
+        lock = self.Lock()
+        lock.acquire()
+        stop = self.keep_signalling(self.to_main_thread(signal.SIGUSR1))
+        timeout = 0.5
+        began = time.monotonic()
+        try:
+            taken = lock.acquire(timeout=timeout)
+        finally:
+            stop.set()
+        elapsed = time.monotonic() - began
+        self.assertIs(taken, False)
+        self.assertGreaterEqual(elapsed, timeout * 0.99)  # the deadline did not move
+        self.assertGreater(len(calls), 0)  # the handlers ran during the wait
+        self.assert_free_after_one_release(lock)
+
+    def test_returning_handler_then_release_the_wait_takes_the_lock(self):
+        calls = []
+        self.handle(signal.SIGUSR1, lambda signum, frame: calls.append(signum))
+        lock = self.Lock()
+        lock.acquire()
+        send = self.to_main_thread(signal.SIGUSR1)
+
+        def signal_then_release():
+            # Signal until a handler has run (so the wait was disturbed), then release.
+            deadline = time.monotonic() + 60
+            while len(calls) < 3 and time.monotonic() < deadline:
+                send()
+                time.sleep(0.02)
+            lock.release()
+
+        helper = start_thread(signal_then_release)
+        self.assertIs(lock.acquire(timeout=120), True)
+        join(self, helper)
+        self.assertGreaterEqual(len(calls), 3)
+        self.assertIs(lock.locked(), True)
+        lock.release()
+
+
+SignalsThreading, SignalsPolylock = for_each_lock(Signals)
+
+if __name__ == "__main__":
+    unittest.main()
