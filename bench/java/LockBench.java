@@ -1,6 +1,11 @@
 package org.polylock;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Paths;
 import java.util.Arrays;
+import java.util.Locale;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -15,14 +20,15 @@ import java.util.concurrent.locks.ReentrantLock;
  * in package org.polylock: LockNative is package-private.
  *
  * <p>Usage: {@code java -cp polylock-<version>.jar:polylock-bench.jar
- * org.polylock.LockBench [iterations-per-round [rounds]]}
+ * org.polylock.LockBench [iterations-per-round [rounds [results.json]]]}; the JSON
+ * file, if named, gets the numbers for bench/report.py.
  */
 public final class LockBench {
   private static long sink;
 
   private LockBench() {}
 
-  public static void main(String[] args) {
+  public static void main(String[] args) throws IOException {
     int iterations = args.length > 0 ? Integer.parseInt(args[0]) : 5_000_000;
     int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 15;
     try (Lock polylock = new Lock()) {
@@ -53,6 +59,16 @@ public final class LockBench {
         System.out.printf("  JNI floor (2 bare calls)   %7.2f ns%n", f);
         System.out.printf("  ratio polylock/ReentrantLock = %.2fx (goal <= 2x)%n", p / r);
         System.out.printf("  ratio JNI floor/ReentrantLock = %.2fx%n", f / r);
+        if (args.length > 2) {
+          String json =
+              String.format(
+                  Locale.ROOT,
+                  "{\"polylock_ns\": %.3f, \"reentrantlock_ns\": %.3f, \"jni_floor_ns\": %.3f,"
+                      + " \"ratio_polylock_vs_reentrantlock\": %.3f,"
+                      + " \"ratio_jni_floor_vs_reentrantlock\": %.3f}%n",
+                  p, r, f, p / r, f / r);
+          Files.write(Paths.get(args[2]), json.getBytes(StandardCharsets.UTF_8));
+        }
       } finally {
         LockNative.lock_free(raw);
       }

@@ -27,6 +27,7 @@ final class InterruptWatcher implements Runnable {
     private static Thread start() {
       Thread thread = new Thread(new InterruptWatcher(), "polylock-interrupt-watcher");
       thread.setDaemon(true);
+      thread.setContextClassLoader(null); // holds on to no application's class loader
       thread.start();
       return thread;
     }
