@@ -238,6 +238,9 @@ class Api:
         self.assertRaises(TypeError, copy.copy, lock)
         self.assertRaises(TypeError, copy.deepcopy, lock)
 
+    def test_cannot_be_subclassed(self):
+        self.assertRaises(TypeError, type, "Sub", (type(self.Lock()),), {})
+
     def test_docstrings(self):
         lock = self.Lock()
         for name in ("acquire", "release", "locked", "__enter__", "__exit__"):
