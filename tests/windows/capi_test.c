@@ -41,11 +41,20 @@ static int64_t now_ns(void) {
          ticks.QuadPart % frequency.QuadPart * 1000000000 / frequency.QuadPart;
 }
 
-/* Joins a thread, failing the case rather than hanging the suite if it is
- * stuck (the limit is a hang guard, far above any real wait here). */
+/* A hang guard, far above any real wait here: a case still waiting after it
+ * fails at once. The process is terminated, since a thread asleep for good
+ * could keep it from exiting. */
+enum { hang_guard_ms = 30000 };
+
+static void stuck(const char *what) {
+  fprintf(stderr, "stuck for %d ms: %s\n", hang_guard_ms, what);
+  fflush(stderr);
+  TerminateProcess(GetCurrentProcess(), 3);
+}
+
 static DWORD join(HANDLE thread) {
   DWORD result = 0xdead;
-  CHECK_EQ(WaitForSingleObject(thread, 60000), WAIT_OBJECT_0);
+  if (WaitForSingleObject(thread, hang_guard_ms) != WAIT_OBJECT_0) stuck("a thread never returned");
   GetExitCodeThread(thread, &result);
   CloseHandle(thread);
   return result;
@@ -243,7 +252,11 @@ static void interrupt_stops_a_wait(void) {
   CHECK_EQ(lock_acquire(wait.lock, 0), LOCK_OK);
   HANDLE waiter = spawn(wait_interruptibly, &wait);
   /* Interrupts that come before the waiter queues disturb nobody: repeat. */
-  while (WaitForSingleObject(waiter, 1) == WAIT_TIMEOUT) CHECK_EQ(lock_interrupt(wait.lock), LOCK_OK);
+  const int64_t start = now_ns();
+  while (WaitForSingleObject(waiter, 1) == WAIT_TIMEOUT) {
+    CHECK_EQ(lock_interrupt(wait.lock), LOCK_OK);
+    if (now_ns() - start > (int64_t)hang_guard_ms * 1000000) stuck("lock_interrupt stopped nobody");
+  }
   join(waiter);
   CHECK_EQ(wait.status, LOCK_EINTR);
   CHECK(wait.stop_calls >= 1);
@@ -257,9 +270,11 @@ static void interrupt_can_be_declined(void) {
   struct interruptible wait = {lock_new(), 0, 0, 99};
   CHECK_EQ(lock_acquire(wait.lock, 0), LOCK_OK);
   HANDLE waiter = spawn(wait_interruptibly, &wait);
+  const int64_t start = now_ns();
   while (InterlockedCompareExchange(&wait.stop_calls, 0, 0) < 3) {
     CHECK_EQ(lock_interrupt(wait.lock), LOCK_OK);
     SwitchToThread();
+    if (now_ns() - start > (int64_t)hang_guard_ms * 1000000) stuck("lock_interrupt reached nobody");
   }
   CHECK_EQ(WaitForSingleObject(waiter, 0), WAIT_TIMEOUT); /* it declined, and waits on */
   CHECK_EQ(lock_release(wait.lock), LOCK_OK);
