@@ -81,8 +81,9 @@ def main():
     parser.add_argument("--build-dir", required=True)
     parser.add_argument("--constant", default="spin_limit")
     parser.add_argument("--values", required=True, help="comma-separated")
-    parser.add_argument("--source", action="append", metavar="NAME=PATH",
-                        help="a variant of core/lock.cpp to sweep too (default: the tree's)")
+    parser.add_argument("--source", action="append", metavar="NAME=PATH[@V1,V2]",
+                        help="a variant of core/lock.cpp to sweep (default: the tree's), "
+                        "with its own values if given")
     parser.add_argument("--filter", default="contended/.*inside_ns:(0|50)/|fairness|ping_pong")
     parser.add_argument("--repetitions", type=int, default=3)
     parser.add_argument("--window-ms", type=int, default=300)
@@ -107,7 +108,8 @@ def main():
                   args.values.split(",")[0], None)
     bench_binary = build_bench(common)
     for source_name, path in sources.items():
-        for value in args.values.split(","):
+        path, _, own_values = path.partition("@")
+        for value in (own_values or args.values).split(","):
             label = value if len(sources) == 1 else source_name + ":" + value
             values.append(label)
             binaries[label] = build_variant(
