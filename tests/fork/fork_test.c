@@ -78,6 +78,21 @@ static void *release_it(void *arg) {
   return NULL;
 }
 
+/* Starts a thread in the child on a stack of its own. glibc would otherwise
+ * reuse the stack, and so the thread id, of a parent's thread that the child
+ * does not have, and ThreadSanitizer takes that for a thread started twice.
+ * The stacks are left to the child's _exit. */
+static void start_in_child(pthread_t *thread, void *(*body)(void *), void *arg) {
+  enum { stack_size = 1 << 20 };
+  void *stack = NULL;
+  CHECK(posix_memalign(&stack, 4096, stack_size) == 0);
+  pthread_attr_t attr;
+  CHECK(pthread_attr_init(&attr) == 0);
+  CHECK(pthread_attr_setstack(&attr, stack, stack_size) == 0);
+  CHECK(pthread_create(thread, &attr, body, arg) == 0);
+  CHECK(pthread_attr_destroy(&attr) == 0);
+}
+
 /* Runs in the child: never returns. */
 static void child_uses(lock_t *lock, int inherited_locked) {
   in_child = 1;
@@ -98,13 +113,13 @@ static void child_uses(lock_t *lock, int inherited_locked) {
 
   /* Released by another thread, as a binary semaphore may be. */
   pthread_t releaser;
-  CHECK(pthread_create(&releaser, NULL, release_it, lock) == 0);
+  start_in_child(&releaser, release_it, lock);
   CHECK(pthread_join(releaser, NULL) == 0);
   CHECK(lock_locked(lock) == 0);
 
   /* Held here and released elsewhere while this thread waits for it. */
   CHECK(lock_acquire(lock, 0) == LOCK_OK);
-  CHECK(pthread_create(&releaser, NULL, release_it, lock) == 0);
+  start_in_child(&releaser, release_it, lock);
   CHECK(lock_acquire(lock, LOCK_WAIT_FOREVER) == LOCK_OK);
   CHECK(pthread_join(releaser, NULL) == 0);
   CHECK(lock_release(lock) == LOCK_OK);
@@ -113,7 +128,7 @@ static void child_uses(lock_t *lock, int inherited_locked) {
   struct shared s = {.lock = lock, .counter = 0};
   atomic_init(&s.inside, 0);
   pthread_t threads[child_threads];
-  for (int i = 0; i < child_threads; ++i) CHECK(pthread_create(&threads[i], NULL, hammer, &s) == 0);
+  for (int i = 0; i < child_threads; ++i) start_in_child(&threads[i], hammer, &s);
   for (int i = 0; i < child_threads; ++i) CHECK(pthread_join(threads[i], NULL) == 0);
   CHECK(s.counter == (long)child_threads * child_rounds);
   CHECK(lock_locked(lock) == 0);
