@@ -78,19 +78,27 @@ static void *release_it(void *arg) {
   return NULL;
 }
 
-/* Starts a thread in the child on a stack of its own. glibc would otherwise
- * reuse the stack, and so the thread id, of a parent's thread that the child
- * does not have, and ThreadSanitizer takes that for a thread started twice.
- * The stacks are left to the child's _exit. */
-static void start_in_child(pthread_t *thread, void *(*body)(void *), void *arg) {
+/* A thread of the child, on a stack of its own. glibc would otherwise reuse
+ * the stack, and so the thread id, of a parent's thread that the child does
+ * not have, and ThreadSanitizer takes that for a thread started twice. */
+struct child_thread {
+  pthread_t id;
+  void *stack;
+};
+
+static void start_in_child(struct child_thread *thread, void *(*body)(void *), void *arg) {
   enum { stack_size = 1 << 20 };
-  void *stack = NULL;
-  CHECK(posix_memalign(&stack, 4096, stack_size) == 0);
+  CHECK(posix_memalign(&thread->stack, 4096, stack_size) == 0);
   pthread_attr_t attr;
   CHECK(pthread_attr_init(&attr) == 0);
-  CHECK(pthread_attr_setstack(&attr, stack, stack_size) == 0);
-  CHECK(pthread_create(thread, &attr, body, arg) == 0);
+  CHECK(pthread_attr_setstack(&attr, thread->stack, stack_size) == 0);
+  CHECK(pthread_create(&thread->id, &attr, body, arg) == 0);
   CHECK(pthread_attr_destroy(&attr) == 0);
+}
+
+static void join_in_child(struct child_thread *thread) {
+  CHECK(pthread_join(thread->id, NULL) == 0);
+  free(thread->stack);
 }
 
 /* Runs in the child: never returns. */
@@ -112,24 +120,24 @@ static void child_uses(lock_t *lock, int inherited_locked) {
   CHECK(lock_acquire(lock, INT64_MAX) == LOCK_OK);
 
   /* Released by another thread, as a binary semaphore may be. */
-  pthread_t releaser;
+  struct child_thread releaser;
   start_in_child(&releaser, release_it, lock);
-  CHECK(pthread_join(releaser, NULL) == 0);
+  join_in_child(&releaser);
   CHECK(lock_locked(lock) == 0);
 
   /* Held here and released elsewhere while this thread waits for it. */
   CHECK(lock_acquire(lock, 0) == LOCK_OK);
   start_in_child(&releaser, release_it, lock);
   CHECK(lock_acquire(lock, LOCK_WAIT_FOREVER) == LOCK_OK);
-  CHECK(pthread_join(releaser, NULL) == 0);
+  join_in_child(&releaser);
   CHECK(lock_release(lock) == LOCK_OK);
 
   /* Many threads: exact counter, never two holders. */
   struct shared s = {.lock = lock, .counter = 0};
   atomic_init(&s.inside, 0);
-  pthread_t threads[child_threads];
+  struct child_thread threads[child_threads];
   for (int i = 0; i < child_threads; ++i) start_in_child(&threads[i], hammer, &s);
-  for (int i = 0; i < child_threads; ++i) CHECK(pthread_join(threads[i], NULL) == 0);
+  for (int i = 0; i < child_threads; ++i) join_in_child(&threads[i]);
   CHECK(s.counter == (long)child_threads * child_rounds);
   CHECK(lock_locked(lock) == 0);
   _exit(0);
