@@ -80,6 +80,7 @@ byte signal[THREADS];          /* Waiter::signal of each thread's waiter */
 bool interruptible[THREADS];   /* Waiter::interruptible */
 bool signal_sleeping[THREADS]; /* asleep in futex_wait on its signal */
 bool guard_sleeping[THREADS];  /* asleep in futex_wait on state_ (lock_queue) */
+bool must_ask[THREADS];        /* ghost: interrupted, stop not asked since */
 
 byte holders = 0;              /* threads inside a critical section */
 byte done = 0;                 /* threads that finished every round */
@@ -93,7 +94,10 @@ byte done = 0;                 /* threads that finished every round */
 inline wait_on_signal(expected, timed, may_signal) {
   d_step {
     if
-    :: signal[me] == expected -> signal_sleeping[me] = true
+    :: signal[me] == expected ->
+       /* no lost interrupt: never asleep with an interrupt not yet asked about */
+       assert(expected != PARKED || !must_ask[me]);
+       signal_sleeping[me] = true
     :: else -> skip
     fi
   }
@@ -314,6 +318,8 @@ inline leave_queue() {
 /* wait_in_queue: returns in `sig` WOKEN or HANDED_OFF (chosen by a release),
  * or PARKED once the waiter has left on a timeout or a stop. */
 inline wait_in_queue() {
+  /* "stop is asked once as soon as the waiter is queued" (ask_stop_now) */
+  ask_stop_now = interruptible[me];
   do
   :: sig = signal[me];  /* waiter.signal.load(acquire) */
      if
@@ -322,43 +328,53 @@ inline wait_in_queue() {
         /* "the final signal is on its way": wait_on(signal, signal, no_deadline) */
         wait_on_signal(sig, false, false)
      :: else ->
+        reason = R_INTERRUPTED;
         if
-        :: sig == INTERRUPTED -> reason = R_INTERRUPTED
-        :: else -> wait_on_signal(PARKED, mode == TIMED, true)  /* wait_on(signal, parked, deadline) */
-        fi;
-        if
-        :: reason == R_TIMED_OUT -> leaving = TIMED_OUT
-        :: reason == R_INTERRUPTED && interruptible[me] ->
-           if  /* stop(context): either answer */
-           :: leaving = STOPPED
-           :: skip
-           fi
-        :: else -> skip
-        fi;
-        reason = R_WOKEN;
-        if
-        :: leaving == NO ->
-           if
-           :: sig == INTERRUPTED ->  /* stop said carry on: parked again, if still queued */
-              lock_queue();
-              d_step {  /* CAS(interrupted, parked) under the guard */
-                if
-                :: signal[me] == INTERRUPTED -> signal[me] = PARKED
-                :: else -> skip
-                fi
-              };
-              unlock_queue(0, 0)
-           :: else -> skip
-           fi
+        :: sig == INTERRUPTED ->
+           /* back to parked before stop is asked: CAS(interrupted, parked),
+            * without the guard; it fails if a release unlinked us meanwhile */
+           d_step {
+             if
+             :: signal[me] == INTERRUPTED -> signal[me] = PARKED; cas_ok = true
+             :: else -> cas_ok = false
+             fi
+           }
         :: else ->
-           leave_queue();
+           cas_ok = true;
            if
-           :: left -> sig = PARKED; left = false; break
+           :: !ask_stop_now -> wait_on_signal(PARKED, mode == TIMED, true)  /* wait_on(signal, parked, deadline) */
            :: else -> skip
            fi
-        fi
+        fi;
+        if
+        :: !cas_ok -> skip  /* "continue" */
+        :: else ->
+           ask_stop_now = false;
+           if
+           :: reason == R_TIMED_OUT -> leaving = TIMED_OUT
+           :: reason == R_INTERRUPTED && interruptible[me] ->
+              must_ask[me] = false;
+              if  /* stop(context): either answer */
+              :: leaving = STOPPED
+              :: skip
+              fi
+           :: else -> skip
+           fi;
+           reason = R_WOKEN;
+           if
+           :: leaving != NO ->
+              leave_queue();
+              if
+              :: left -> sig = PARKED; left = false; break
+              :: else -> skip
+              fi
+           :: else -> skip  /* woken, spuriously or by a signal that stop let pass */
+           fi
+        fi;
+        cas_ok = false
      fi
-  od
+  od;
+  ask_stop_now = false
 }
 
 inline acquire() {
@@ -386,8 +402,9 @@ inline acquire() {
            if  /* spin_for_unlock: one poll */
            :: seen = state;
               if
-              :: (seen & L) == 0 -> try_acquire_contended()
-              :: else -> seen = 0
+              :: (seen & HW) != 0 -> seen = 0  /* "if (seen & has_waiters_bit) return false" */
+              :: (seen & HW) == 0 && (seen & L) == 0 -> try_acquire_contended()
+              :: (seen & HW) == 0 && (seen & L) != 0 -> seen = 0
               fi;
               if
               :: got -> result = YES; break
@@ -451,7 +468,7 @@ inline interrupt() {
   :: i < queued ->
      if
      :: interruptible[queue[i]] ->
-        signal[queue[i]] = INTERRUPTED;
+        d_step { signal[queue[i]] = INTERRUPTED; must_ask[queue[i]] = true };
         wake_one(queue[i])
      :: else -> skip
      fi;
@@ -466,7 +483,7 @@ inline interrupt() {
 
 proctype thread(byte me) {
   byte seen, old, sig, reason, leaving, result, mode, w, i, rounds;
-  bool got, ok, slow, hand_off, left, double_release;
+  bool got, ok, slow, hand_off, left, double_release, cas_ok, ask_stop_now;
 
   do
   :: rounds < ITERATIONS ->
@@ -496,7 +513,7 @@ cs:     skip;  /* the critical section */
 #ifdef INTERRUPT
 next_round:
 #endif
-     result = YES; mode = FOREVER; interruptible[me] = false
+     result = YES; mode = FOREVER; interruptible[me] = false; must_ask[me] = false
   :: else -> break
   od;
   /* Once every thread is through, the lock is free and nobody is queued. */
