@@ -168,6 +168,9 @@ bool Lock::leave_queue(Waiter& waiter) noexcept {
 // with a final signal too, when a release chose the waiter as it was leaving.
 std::uint32_t Lock::wait_in_queue(Waiter& waiter, std::int64_t deadline, StopFn stop,
                                   void* context, Leaving& leaving) noexcept {
+  // lock_interrupt only reaches queued waiters, so stop is asked once as soon
+  // as the waiter is queued: a request made before that is heard too.
+  bool ask_stop_now = stop != nullptr;
   for (;;) {
     const std::uint32_t signal = waiter.signal.load(std::memory_order_acquire);
     if (signal == woken || signal == handed_off) return signal;
@@ -183,9 +186,10 @@ std::uint32_t Lock::wait_in_queue(Waiter& waiter, std::int64_t deadline, StopFn 
       std::uint32_t expected = interrupted;
       if (!waiter.signal.compare_exchange_strong(expected, parked, std::memory_order_relaxed))
         continue;
-    } else {
+    } else if (!ask_stop_now) {
       reason = wait_on(waiter.signal, parked, deadline);
     }
+    ask_stop_now = false;
     if (reason == WakeReason::timed_out) {
       leaving = Leaving::timed_out;
     } else if (reason == WakeReason::interrupted && stop && stop(context)) {

@@ -224,6 +224,20 @@ TEST(Interruptible, WaitGoesOnWhenStopSaysCarryOn) {
   EXPECT_GE(asked.load(), 3);
 }
 
+TEST(Interruptible, StopRequestedBeforeTheWaiterQueuedIsHeard) {
+  // lock_interrupt cannot reach a thread that has not queued yet; a stop
+  // condition that is already true must end the wait all the same.
+  Lock lock;
+  ASSERT_TRUE(lock.try_acquire());
+  Acquired got = Acquired::yes;
+  std::thread waiter([&] { got = lock.acquire(-1, always_stop, nullptr); });
+  waiter.join();  // no interrupt at all: a hang here is the bug
+  EXPECT_EQ(got, Acquired::stopped);
+  EXPECT_TRUE(lock.locked());
+  EXPECT_FALSE(lock.has_parked_waiters());
+  EXPECT_TRUE(lock.release());
+}
+
 TEST(Interruptible, PlainWaitersIgnoreInterrupt) {
   Lock lock;
   ASSERT_TRUE(lock.try_acquire());
