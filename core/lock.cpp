@@ -166,11 +166,9 @@ bool Lock::leave_queue(Waiter& waiter) noexcept {
 // (woken or handed_off), or until the waiter leaves the queue on a timeout or
 // a stop (returns parked). `leaving` says why it wanted out: it may be set
 // with a final signal too, when a release chose the waiter as it was leaving.
+// With `ask_stop_now`, stop is asked once before the first sleep.
 std::uint32_t Lock::wait_in_queue(Waiter& waiter, std::int64_t deadline, StopFn stop,
-                                  void* context, Leaving& leaving) noexcept {
-  // lock_interrupt only reaches queued waiters, so stop is asked once as soon
-  // as the waiter is queued: a request made before that is heard too.
-  bool ask_stop_now = stop != nullptr;
+                                  void* context, bool ask_stop_now, Leaving& leaving) noexcept {
   for (;;) {
     const std::uint32_t signal = waiter.signal.load(std::memory_order_acquire);
     if (signal == woken || signal == handed_off) return signal;
@@ -207,6 +205,12 @@ Acquired Lock::acquire_slow(std::int64_t timeout_ns, StopFn stop, void* context)
 
   Waiter waiter;
   waiter.interruptible = stop != nullptr;
+  // interrupt() reaches queued waiters only. So that a stop request made
+  // while this thread was not queued is heard all the same, stop is asked as
+  // the waiter queues: the first time (the request may predate this call),
+  // and again whenever interrupt() ran since the waiter last queued.
+  bool first_queueing = true;
+  std::uint32_t interrupts_seen = 0;
   for (;;) {
     if (try_acquire() || spin_for_unlock()) return Acquired::yes;
 
@@ -219,12 +223,15 @@ Acquired Lock::acquire_slow(std::int64_t timeout_ns, StopFn stop, void* context)
     if (waiter.parked_since == 0) waiter.parked_since = monotonic_now_ns();
     waiter.signal.store(parked, std::memory_order_relaxed);
     enqueue(waiter);
+    const bool ask_stop_now = stop && (first_queueing || interrupts_ != interrupts_seen);
+    first_queueing = false;
+    interrupts_seen = interrupts_;
     // has_waiters_bit is set in the same step that drops the guard. From then
     // on a release must come through the guard and will find this waiter.
     unlock_queue(has_waiters_bit, 0);
 
     Leaving leaving = Leaving::no;
-    const std::uint32_t signal = wait_in_queue(waiter, deadline, stop, context, leaving);
+    const std::uint32_t signal = wait_in_queue(waiter, deadline, stop, context, ask_stop_now, leaving);
     if (leaving == Leaving::no) {
       if (signal == handed_off) return Acquired::yes;
       continue;  // woken: try again, and park again at the back, keeping parked_since
@@ -275,6 +282,7 @@ bool Lock::release_slow() noexcept {
 
 void Lock::interrupt() noexcept {
   lock_queue();
+  ++interrupts_;
   for (Waiter* waiter = head_; waiter; waiter = waiter->next) {
     if (!waiter->interruptible) continue;
     waiter->signal.store(interrupted, std::memory_order_relaxed);
@@ -285,6 +293,7 @@ void Lock::interrupt() noexcept {
 
 void Lock::reinit() noexcept {
   head_ = tail_ = nullptr;
+  interrupts_ = 0;
   state_.store(0, std::memory_order_release);
 }
 

@@ -84,12 +84,13 @@ class Lock {
   void enqueue(Waiter& waiter) noexcept;
   bool leave_queue(Waiter& waiter) noexcept;
   std::uint32_t wait_in_queue(Waiter& waiter, std::int64_t deadline, StopFn stop,
-                              void* context, Leaving& leaving) noexcept;
+                              void* context, bool ask_stop_now, Leaving& leaving) noexcept;
   void lock_queue() noexcept;
   void unlock_queue(std::uint32_t set_bits, std::uint32_t clear_bits) noexcept;
 
   std::atomic<std::uint32_t> state_{0};
   Waiter* head_ = nullptr;  // guarded by queue_bit
+  std::uint32_t interrupts_ = 0;  // guarded by queue_bit: interrupt() calls, wrapping
   Waiter* tail_ = nullptr;  // guarded by queue_bit
 };
 

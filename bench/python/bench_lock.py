@@ -9,6 +9,7 @@ the lock N times around a shared counter; the counter is checked exactly.
 A ratio below 1.0 means polylock is faster. Goal: <= 1.15 uncontended.
 """
 import argparse
+import json
 import sys
 import threading
 import time
@@ -64,7 +65,9 @@ def main():
     parser.add_argument("--repeat", type=int, default=7, help="timings per lock (best counts)")
     parser.add_argument("--contended", type=int, default=200_000,
                         help="acquisitions per thread, 4 threads")
+    parser.add_argument("--json", metavar="FILE", help="also write the ratios to FILE as JSON")
     args = parser.parse_args()
+    results = {"python": sys.version.split()[0]}
 
     print("Python %s, polylock %s" % (sys.version.split()[0], polylock.__version__))
     print("%-28s %14s %14s %8s" % ("uncontended", "threading ns", "polylock ns", "ratio"))
@@ -73,6 +76,7 @@ def main():
         ratio = best["polylock.Lock"] / best["threading.Lock"]
         print("%-28s %14.1f %14.1f %8.3f" % (label, best["threading.Lock"],
                                              best["polylock.Lock"], ratio))
+        results["ratio " + label] = round(ratio, 3)
 
     threads = 4
     seconds = {name: float("inf") for name in LOCKS}
@@ -83,6 +87,11 @@ def main():
     ratio = seconds["polylock.Lock"] / seconds["threading.Lock"]
     print("%-28s %14.3f %14.3f %8.3f" % ("4 threads contending (s)", seconds["threading.Lock"],
                                          seconds["polylock.Lock"], ratio))
+    results["ratio 4 threads contending"] = round(ratio, 3)
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump(results, out, indent=2)
+            out.write("\n")
 
 
 if __name__ == "__main__":

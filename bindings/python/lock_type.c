@@ -27,12 +27,23 @@ typedef struct {
 /* What the waiting thread needs to run Python code from the stop function. */
 typedef struct {
   PyThreadState *thread_state; /* saved while the GIL is released */
+  int asked;                   /* the library's first ask, before any sleep, is done */
 } Wait;
 
 /* lock_stop_fn: runs the signal handlers with the GIL held; gives up the wait
- * (nonzero) when one of them raised. The exception stays set for the caller. */
+ * (nonzero) when one of them raised. The exception stays set for the caller.
+ *
+ * The library also asks once before the first sleep, disturbed or not. That
+ * ask is answered "go on" without the GIL: re-taking it there would cost
+ * every contended acquire a GIL hand-over (up to the switch interval), and a
+ * signal that landed before the thread slept is not one CPython's own lock
+ * hears either. Every later ask comes from a signal (or lock_interrupt). */
 static int stop_on_signal(void *context) {
   Wait *wait = (Wait *)context;
+  if (!wait->asked) {
+    wait->asked = 1;
+    return 0;
+  }
   PyEval_RestoreThread(wait->thread_state);
   int raised = PyErr_CheckSignals() < 0;
   wait->thread_state = PyEval_SaveThread();
@@ -42,7 +53,7 @@ static int stop_on_signal(void *context) {
 static PyObject *acquire_for(LockObject *self, int64_t timeout_ns) {
   int status = lock_acquire(self->lock, 0);
   if (status == LOCK_TIMEOUT && timeout_ns != 0) {
-    Wait wait;
+    Wait wait = {NULL, 0};
     wait.thread_state = PyEval_SaveThread();
     status = lock_acquire_interruptible(self->lock, timeout_ns, stop_on_signal, &wait);
     PyEval_RestoreThread(wait.thread_state);

@@ -185,6 +185,11 @@ TEST(Lock, ReinitLeavesAnUnlockedUsableLock) {
 
 int always_stop(void*) { return 1; }
 
+// A stop condition the test turns on once the waiter is parked.
+int stop_when_told(void* context) {
+  return static_cast<std::atomic<bool>*>(context)->load() ? 1 : 0;
+}
+
 int count_and_carry_on(void* context) {
   static_cast<std::atomic<int>*>(context)->fetch_add(1);
   return 0;
@@ -194,8 +199,10 @@ TEST(Interruptible, InterruptEndsAWaitWhoseStopSaysSo) {
   Lock lock;
   ASSERT_TRUE(lock.try_acquire());
   Acquired got = Acquired::yes;
-  std::thread waiter([&] { got = lock.acquire(-1, always_stop, nullptr); });
+  std::atomic<bool> stop{false};
+  std::thread waiter([&] { got = lock.acquire(-1, stop_when_told, &stop); });
   wait_until_parked(lock);
+  stop.store(true);
   lock.interrupt();
   waiter.join();
   EXPECT_EQ(got, Acquired::stopped);
@@ -266,12 +273,14 @@ TEST(Interruptible, SignalAsksTheStopFunction) {
   Lock lock;
   ASSERT_TRUE(lock.try_acquire());
   Acquired got = Acquired::yes;
+  std::atomic<bool> stop{false};
   std::atomic<bool> done{false};
   std::thread waiter([&] {
-    got = lock.acquire(-1, always_stop, nullptr);
+    got = lock.acquire(-1, stop_when_told, &stop);
     done.store(true);
   });
   wait_until_parked(lock);
+  stop.store(true);
   // A signal may land just before the thread sleeps; send until it is heard.
   while (!done.load()) {
     pthread_kill(waiter.native_handle(), SIGUSR1);

@@ -85,14 +85,15 @@ POLYLOCK_API int lock_locked(const lock_t *lock);
  * It may call back into polylock, but must not wait on `lock` itself. */
 typedef int (*lock_stop_fn)(void *context);
 
-/* lock_acquire, with a wait that can be given up. `stop(context)` is called
- * when the thread starts to sleep and each time the wait is disturbed -- a
- * signal handler ran on this thread, or another thread called
- * lock_interrupt(lock); if it returns nonzero the call returns LOCK_EINTR and
- * nothing is taken. (So a stop condition set just before lock_interrupt could
- * see this waiter is not missed.) Otherwise the wait goes on to
- * the same deadline, keeping its place among the waiters. A NULL `stop` never
- * gives up (the call is then lock_acquire). */
+/* lock_acquire, with a wait that can be given up. `stop(context)` is asked
+ * when the thread is about to sleep for the first time, and then each time
+ * the wait is disturbed -- a signal handler ran on this thread, or another
+ * thread called lock_interrupt(lock), even while this one was between two
+ * sleeps; if it returns nonzero the call returns LOCK_EINTR and nothing is
+ * taken. (So a stop condition set before a lock_interrupt is heard even when
+ * the wait had not begun yet.) Otherwise the wait goes on to the same
+ * deadline, keeping its place among the waiters. A NULL `stop` never gives
+ * up (the call is then lock_acquire). */
 POLYLOCK_API int lock_acquire_interruptible(lock_t *lock, int64_t timeout_ns,
                                             lock_stop_fn stop, void *context);
 
