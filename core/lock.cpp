@@ -166,9 +166,10 @@ bool Lock::leave_queue(Waiter& waiter) noexcept {
 // (woken or handed_off), or until the waiter leaves the queue on a timeout or
 // a stop (returns parked). `leaving` says why it wanted out: it may be set
 // with a final signal too, when a release chose the waiter as it was leaving.
-// With `ask_stop_now`, stop is asked once before the first sleep.
+// With `ask_stop_now`, stop is asked before the first sleep, and the flag is
+// cleared; it stays set if a release chose the waiter before it was asked.
 std::uint32_t Lock::wait_in_queue(Waiter& waiter, std::int64_t deadline, StopFn stop,
-                                  void* context, bool ask_stop_now, Leaving& leaving) noexcept {
+                                  void* context, bool& ask_stop_now, Leaving& leaving) noexcept {
   for (;;) {
     const std::uint32_t signal = waiter.signal.load(std::memory_order_acquire);
     if (signal == woken || signal == handed_off) return signal;
@@ -206,10 +207,10 @@ Acquired Lock::acquire_slow(std::int64_t timeout_ns, StopFn stop, void* context)
   Waiter waiter;
   waiter.interruptible = stop != nullptr;
   // interrupt() reaches queued waiters only. So that a stop request made
-  // while this thread was not queued is heard all the same, stop is asked as
-  // the waiter queues: the first time (the request may predate this call),
-  // and again whenever interrupt() ran since the waiter last queued.
-  bool first_queueing = true;
+  // while this thread was not queued is heard all the same, stop is asked
+  // before the first sleep (the request may predate this call), and again
+  // whenever interrupt() ran since the waiter last queued.
+  bool ask_stop_now = stop != nullptr;
   std::uint32_t interrupts_seen = 0;
   for (;;) {
     if (try_acquire() || spin_for_unlock()) return Acquired::yes;
@@ -223,8 +224,7 @@ Acquired Lock::acquire_slow(std::int64_t timeout_ns, StopFn stop, void* context)
     if (waiter.parked_since == 0) waiter.parked_since = monotonic_now_ns();
     waiter.signal.store(parked, std::memory_order_relaxed);
     enqueue(waiter);
-    const bool ask_stop_now = stop && (first_queueing || interrupts_ != interrupts_seen);
-    first_queueing = false;
+    if (stop && interrupts_ != interrupts_seen) ask_stop_now = true;
     interrupts_seen = interrupts_;
     // has_waiters_bit is set in the same step that drops the guard. From then
     // on a release must come through the guard and will find this waiter.

@@ -84,7 +84,7 @@ class Lock {
   void enqueue(Waiter& waiter) noexcept;
   bool leave_queue(Waiter& waiter) noexcept;
   std::uint32_t wait_in_queue(Waiter& waiter, std::int64_t deadline, StopFn stop,
-                              void* context, bool ask_stop_now, Leaving& leaving) noexcept;
+                              void* context, bool& ask_stop_now, Leaving& leaving) noexcept;
   void lock_queue() noexcept;
   void unlock_queue(std::uint32_t set_bits, std::uint32_t clear_bits) noexcept;
 

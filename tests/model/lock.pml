@@ -81,6 +81,8 @@ bool interruptible[THREADS];   /* Waiter::interruptible */
 bool signal_sleeping[THREADS]; /* asleep in futex_wait on its signal */
 bool guard_sleeping[THREADS];  /* asleep in futex_wait on state_ (lock_queue) */
 bool must_ask[THREADS];        /* ghost: interrupted, stop not asked since */
+bool in_slow[THREADS];         /* ghost: inside acquire_slow's loop */
+byte interrupts = 0;           /* Lock::interrupts_ (guarded by queue_bit) */
 
 byte holders = 0;              /* threads inside a critical section */
 byte done = 0;                 /* threads that finished every round */
@@ -318,8 +320,6 @@ inline leave_queue() {
 /* wait_in_queue: returns in `sig` WOKEN or HANDED_OFF (chosen by a release),
  * or PARKED once the waiter has left on a timeout or a stop. */
 inline wait_in_queue() {
-  /* "stop is asked once as soon as the waiter is queued" (ask_stop_now) */
-  ask_stop_now = interruptible[me];
   do
   :: sig = signal[me];  /* waiter.signal.load(acquire) */
      if
@@ -373,8 +373,7 @@ inline wait_in_queue() {
         fi;
         cas_ok = false
      fi
-  od;
-  ask_stop_now = false
+  od
 }
 
 inline acquire() {
@@ -392,6 +391,8 @@ inline acquire() {
         try_acquire();
         result = (got -> YES : TIMEDOUT)
      :: else ->
+        /* ask_stop_now = stop != nullptr; interrupts_seen = 0 */
+        d_step { ask_stop_now = interruptible[me]; interrupts_seen = 0; in_slow[me] = true };
         do  /* acquire_slow's for (;;) */
         :: try_acquire();
            if
@@ -427,6 +428,9 @@ inline acquire() {
              assert(guard_owner == me);
              signal[me] = PARKED;           /* waiter.signal.store(parked) */
              queue[queued] = me; queued++;  /* enqueue(waiter) */
+             /* if (stop && interrupts_ != interrupts_seen) ask_stop_now = true */
+             ask_stop_now = ask_stop_now || (interruptible[me] && interrupts != interrupts_seen);
+             interrupts_seen = interrupts
            };
            unlock_queue(HW, 0);             /* has_waiters_bit with the guard's drop */
 
@@ -454,7 +458,8 @@ inline acquire() {
               got = false; sig = 0; leaving = NO;
               break
            fi
-        od
+        od;
+        atomic { in_slow[me] = false; ask_stop_now = false; interrupts_seen = 0 }
      fi
   fi
 }
@@ -463,6 +468,25 @@ inline acquire() {
 
 inline interrupt() {
   lock_queue();
+  /* ++interrupts_. The ghost: a waiter that is not queued now (spinning, or
+   * between a wake and its next queueing) must ask stop before it sleeps;
+   * the queued ones are reached through their signal below. */
+  d_step {
+    interrupts++;
+    i = 0;
+    do
+    :: i < THREADS ->
+       w = 0;
+       do
+       :: w < queued && queue[w] != i -> w++
+       :: else -> break
+       od;
+       must_ask[i] = must_ask[i] || (in_slow[i] && interruptible[i] && w == queued);
+       i++
+    :: else -> break
+    od;
+    w = 0
+  };
   i = 0;
   do
   :: i < queued ->
@@ -483,6 +507,7 @@ inline interrupt() {
 
 proctype thread(byte me) {
   byte seen, old, sig, reason, leaving, result, mode, w, i, rounds;
+  byte interrupts_seen;
   bool got, ok, slow, hand_off, left, double_release, cas_ok, ask_stop_now;
 
   do
@@ -505,6 +530,12 @@ proctype thread(byte me) {
      :: result == YES ->
         d_step { holders++; assert(holders == 1); assert(state & L) };
 cs:     skip;  /* the critical section */
+#ifdef INTERRUPT
+        if  /* a holder may interrupt the waiters too */
+        :: interrupt()
+        :: skip
+        fi;
+#endif
         d_step { holders-- };
         release();
         assert(ok)  /* the holder's release always succeeds */
