@@ -12,6 +12,7 @@
 #include <polylock/lock.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,6 +239,7 @@ enum { busy_threads = 3 };
 struct busy {
   lock_t *lock;
   atomic_int stop;
+  atomic_int running;         /* threads that have started their loop */
   long counter;               /* guarded by lock */
   long taken[busy_threads];   /* each thread's own count */
 };
@@ -251,6 +253,7 @@ static void *keep_busy(void *arg) {
   const struct busy_thread *t = arg;
   struct busy *b = t->b;
   static const int64_t timeouts[] = {LOCK_WAIT_FOREVER, 0, 100000};
+  atomic_fetch_add(&b->running, 1);
   for (unsigned round = 0; !atomic_load(&b->stop); ++round) {
     const int status = lock_acquire(b->lock, timeouts[round % 3]);
     CHECK(status == LOCK_OK || status == LOCK_TIMEOUT);
@@ -266,12 +269,18 @@ static void fork_while_busy(void) {
   struct busy b = {.lock = lock_new()};
   CHECK(b.lock);
   atomic_init(&b.stop, 0);
+  atomic_init(&b.running, 0);
   pthread_t threads[busy_threads];
   struct busy_thread args[busy_threads];
   for (int i = 0; i < busy_threads; ++i) {
     args[i] = (struct busy_thread){.b = &b, .index = i};
     CHECK(pthread_create(&threads[i], NULL, keep_busy, &args[i]) == 0);
   }
+  /* Every thread is in its loop before the first fork: a thread still being
+   * started may hold the allocator's locks (AddressSanitizer's allocator is
+   * not fork-safe), and a fork then would leave the child unable to start
+   * threads of its own, whatever the lock does. */
+  while (atomic_load(&b.running) < busy_threads) sched_yield();
   /* Whatever moment each fork lands in — held, queued, the guard taken, a
    * hand-off under way — the child's reinit makes the lock usable. */
   for (int i = 0; i < forks_per_scenario; ++i) fork_and_check(b.lock, -1);
