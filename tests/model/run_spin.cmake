@@ -26,7 +26,12 @@ run_step("compiling pan.c" ${CC} -O2 -w ${PAN_FLAGS} -o pan pan.c)
 run_step("pan" ${WORK_DIR}/pan ${PAN_ARGS})
 message("${step_output}")
 
-# pan's exit status does not tell; its report does.
+# pan's exit status does not tell; its report does. A search cut short by
+# the memory bound proves nothing about the states it never reached.
+if(step_output MATCHES "reached -DMEMLIM bound|Search not completed")
+  message(FATAL_ERROR "Spin did not finish the search (memory bound): give it more "
+                      "memory, compress states (-DCOLLAPSE) or shrink the configuration")
+endif()
 if(NOT step_output MATCHES "errors: 0\n" OR step_output MATCHES "pan:[0-9]+:")
   message(FATAL_ERROR "Spin found an error in the lock model (trail in ${WORK_DIR}; "
                       "replay with: cd ${WORK_DIR} && spin -t -p ${DEFINES} ${MODEL})")
