@@ -75,10 +75,13 @@ def find_language_results(build_dir, language):
     """Ratios a language benchmark left as JSON in the build tree, if any.
 
     Nothing is agreed on with the bindings' benchmarks: any JSON file under
-    the build tree whose path names both the language and "bench" is read,
-    and every number whose key mentions "ratio" is taken, with its key."""
+    the build tree's bench/ folder whose path names the language is read, and
+    every number whose key mentions "ratio" is taken, with its key. (Only
+    bench/: the rest of the build tree holds package caches and a Wine prefix,
+    far too many files to walk.)"""
     found = {}
-    for path in sorted(glob.glob(os.path.join(build_dir, "**", "*.json"), recursive=True)):
+    pattern = os.path.join(build_dir, "bench", "**", "*.json")
+    for path in sorted(glob.glob(pattern, recursive=True)):
         relative = os.path.relpath(path, build_dir).lower()
         if language not in relative or "bench" not in relative or "sweep" in relative:
             continue
@@ -92,7 +95,8 @@ def find_language_results(build_dir, language):
             if isinstance(node, dict):
                 for key, value in node.items():
                     walk(value, prefix + [str(key)])
-            elif isinstance(node, (int, float)) and any("ratio" in p.lower() for p in prefix):
+            elif isinstance(node, (int, float)) and any(
+                    re.search(r"(^|[^a-z])ratio", p.lower()) for p in prefix):  # not "iterations"
                 found[".".join(prefix)] = float(node)
 
         walk(data, [])

@@ -1,5 +1,6 @@
 # cmake -DPREFIX=... -DCC=... -DSOURCE=... -DWORK=... -P pkgconfig.cmake
-# Builds and runs a C program the way a Makefile user would:
+# Builds and runs a C program the way a Makefile user would (the consumer
+# test, and the C example of run-examples):
 #   cc consumer.c $(pkg-config --cflags --libs polylock) -pthread
 # with pkg-config looking only in the prefix under test.
 find_program(PKG_CONFIG pkg-config REQUIRED)
