@@ -231,7 +231,8 @@ Acquired Lock::acquire_slow(std::int64_t timeout_ns, StopFn stop, void* context)
     unlock_queue(has_waiters_bit, 0);
 
     Leaving leaving = Leaving::no;
-    const std::uint32_t signal = wait_in_queue(waiter, deadline, stop, context, ask_stop_now, leaving);
+    const std::uint32_t signal =
+        wait_in_queue(waiter, deadline, stop, context, ask_stop_now, leaving);
     if (leaving == Leaving::no) {
       if (signal == handed_off) return Acquired::yes;
       continue;  // woken: try again, and park again at the back, keeping parked_since

@@ -30,6 +30,20 @@ class StartGate {
   std::atomic<int> waiting_;
 };
 
+// Runs body(t) for t = 0 .. count-1, each on its own thread, all started
+// together behind a StartGate; returns when every one has finished.
+template <typename Body>
+void run_together(int count, Body body) {
+  StartGate gate(count);
+  std::vector<std::thread> workers;
+  for (int t = 0; t < count; ++t)
+    workers.emplace_back([&gate, &body, t] {
+      gate.arrive_and_wait();
+      body(t);
+    });
+  for (auto& worker : workers) worker.join();
+}
+
 // The critical section: a plain counter (a data race, which TSan would
 // report, if the lock ever let two threads in) and a holder count.
 struct Guarded {
@@ -65,19 +79,14 @@ bool acquire_somehow(Lock& lock, std::minstd_rand& random) {
 TEST(Stress, MixedAcquiresKeepAnExactCount) {
   Lock lock;
   Guarded guarded;
-  StartGate gate(threads);
-  std::vector<std::thread> workers;
-  for (int t = 0; t < threads; ++t)
-    workers.emplace_back([&, t] {
-      std::minstd_rand random(static_cast<unsigned>(t + 1));
-      gate.arrive_and_wait();
-      for (int i = 0; i < iterations; ++i) {
-        if (!acquire_somehow(lock, random)) continue;
-        guarded.enter_critical_section();
-        ASSERT_TRUE(lock.release());
-      }
-    });
-  for (auto& worker : workers) worker.join();
+  run_together(threads, [&](int t) {
+    std::minstd_rand random(static_cast<unsigned>(t + 1));
+    for (int i = 0; i < iterations; ++i) {
+      if (!acquire_somehow(lock, random)) continue;
+      guarded.enter_critical_section();
+      ASSERT_TRUE(lock.release());
+    }
+  });
   EXPECT_EQ(guarded.counter, guarded.entries.load());
   EXPECT_FALSE(lock.locked());
   EXPECT_FALSE(lock.has_parked_waiters());
@@ -86,18 +95,13 @@ TEST(Stress, MixedAcquiresKeepAnExactCount) {
 TEST(Stress, BlockingAcquiresCountEveryEntry) {
   Lock lock;
   Guarded guarded;
-  StartGate gate(threads);
-  std::vector<std::thread> workers;
-  for (int t = 0; t < threads; ++t)
-    workers.emplace_back([&] {
-      gate.arrive_and_wait();
-      for (int i = 0; i < iterations; ++i) {
-        ASSERT_EQ(lock.acquire(-1), Acquired::yes);
-        guarded.enter_critical_section();
-        ASSERT_TRUE(lock.release());
-      }
-    });
-  for (auto& worker : workers) worker.join();
+  run_together(threads, [&](int) {
+    for (int i = 0; i < iterations; ++i) {
+      ASSERT_EQ(lock.acquire(-1), Acquired::yes);
+      guarded.enter_critical_section();
+      ASSERT_TRUE(lock.release());
+    }
+  });
   EXPECT_EQ(guarded.counter, static_cast<long>(threads) * iterations);
 }
 
@@ -121,19 +125,14 @@ TEST(Stress, ReleasesFromAnotherThread) {
       releases.fetch_add(1);
     }
   });
-  StartGate gate(threads / 2);
-  std::vector<std::thread> workers;
-  for (int t = 0; t < threads / 2; ++t)
-    workers.emplace_back([&, t] {
-      std::minstd_rand random(static_cast<unsigned>(t + 100));
-      gate.arrive_and_wait();
-      for (int i = 0; i < iterations / 4; ++i) {
-        if (!acquire_somehow(lock, random)) continue;
-        guarded.enter_critical_section();
-        release_requests.fetch_add(1);
-      }
-    });
-  for (auto& worker : workers) worker.join();
+  run_together(threads / 2, [&](int t) {
+    std::minstd_rand random(static_cast<unsigned>(t + 100));
+    for (int i = 0; i < iterations / 4; ++i) {
+      if (!acquire_somehow(lock, random)) continue;
+      guarded.enter_critical_section();
+      release_requests.fetch_add(1);
+    }
+  });
   stop.store(true);
   releaser.join();
   EXPECT_EQ(guarded.counter, guarded.entries.load());
@@ -146,19 +145,14 @@ TEST(Stress, ShortTimeoutsRacingReleases) {
   // the race the pending signal exists for. Nobody may be lost or left queued.
   Lock lock;
   Guarded guarded;
-  StartGate gate(threads);
-  std::vector<std::thread> workers;
-  for (int t = 0; t < threads; ++t)
-    workers.emplace_back([&, t] {
-      std::minstd_rand random(static_cast<unsigned>(t + 7));
-      gate.arrive_and_wait();
-      for (int i = 0; i < iterations; ++i) {
-        if (lock.acquire(static_cast<std::int64_t>(random() % 20'000)) != Acquired::yes) continue;
-        guarded.enter_critical_section();
-        ASSERT_TRUE(lock.release());
-      }
-    });
-  for (auto& worker : workers) worker.join();
+  run_together(threads, [&](int t) {
+    std::minstd_rand random(static_cast<unsigned>(t + 7));
+    for (int i = 0; i < iterations; ++i) {
+      if (lock.acquire(static_cast<std::int64_t>(random() % 20'000)) != Acquired::yes) continue;
+      guarded.enter_critical_section();
+      ASSERT_TRUE(lock.release());
+    }
+  });
   EXPECT_EQ(guarded.counter, guarded.entries.load());
   EXPECT_FALSE(lock.locked());
   EXPECT_FALSE(lock.has_parked_waiters());
@@ -185,19 +179,14 @@ TEST(Stress, InterruptsRacingReleases) {
       std::this_thread::yield();
     }
   });
-  StartGate gate(threads);
-  std::vector<std::thread> workers;
-  for (int t = 0; t < threads; ++t)
-    workers.emplace_back([&, t] {
-      gate.arrive_and_wait();
-      for (int i = 0; i < iterations / 4; ++i) {
-        stop_flags[t].store(false);
-        if (lock.acquire(-1, stop_when_flagged, &stop_flags[t]) != Acquired::yes) continue;
-        guarded.enter_critical_section();
-        ASSERT_TRUE(lock.release());
-      }
-    });
-  for (auto& worker : workers) worker.join();
+  run_together(threads, [&](int t) {
+    for (int i = 0; i < iterations / 4; ++i) {
+      stop_flags[t].store(false);
+      if (lock.acquire(-1, stop_when_flagged, &stop_flags[t]) != Acquired::yes) continue;
+      guarded.enter_critical_section();
+      ASSERT_TRUE(lock.release());
+    }
+  });
   done.store(true);
   interrupter.join();
   EXPECT_EQ(guarded.counter, guarded.entries.load());
