@@ -52,12 +52,15 @@ int main(int argc, char **argv) {
   HMODULE glue = load(argv[1], "polylock_jni.dll");
   if (!glue) return 1;
 
-  new_fn lock_new_ = (new_fn)(void (*)(void))entry(glue, "Java_org_polylock_LockNativeJNI_lock_1new");
-  free_fn lock_free_ = (free_fn)(void (*)(void))entry(glue, "Java_org_polylock_LockNativeJNI_lock_1free");
-  acquire_fn acquire = (acquire_fn)(void (*)(void))entry(glue, "Java_org_polylock_LockNativeJNI_lock_1acquire");
-  handle_fn release = (handle_fn)(void (*)(void))entry(glue, "Java_org_polylock_LockNativeJNI_lock_1release");
-  handle_fn locked = (handle_fn)(void (*)(void))entry(glue, "Java_org_polylock_LockNativeJNI_lock_1locked");
-  handle_fn reinit = (handle_fn)(void (*)(void))entry(glue, "Java_org_polylock_LockNativeJNI_lock_1reinit");
+/* The glue's entry point for lock_<name>, as a function of the given type. */
+#define GLUE(type, name) \
+  ((type)(void (*)(void))entry(glue, "Java_org_polylock_LockNativeJNI_lock_1" name))
+  new_fn lock_new_ = GLUE(new_fn, "new");
+  free_fn lock_free_ = GLUE(free_fn, "free");
+  acquire_fn acquire = GLUE(acquire_fn, "acquire");
+  handle_fn release = GLUE(handle_fn, "release");
+  handle_fn locked = GLUE(handle_fn, "locked");
+  handle_fn reinit = GLUE(handle_fn, "reinit");
   if (failures) return 1;
 
   jlong lock = lock_new_(NULL, NULL);
