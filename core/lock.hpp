@@ -89,8 +89,8 @@ class Lock {
   void unlock_queue(std::uint32_t set_bits, std::uint32_t clear_bits) noexcept;
 
   std::atomic<std::uint32_t> state_{0};
-  Waiter* head_ = nullptr;  // guarded by queue_bit
   std::uint32_t interrupts_ = 0;  // guarded by queue_bit: interrupt() calls, wrapping
+  Waiter* head_ = nullptr;  // guarded by queue_bit
   Waiter* tail_ = nullptr;  // guarded by queue_bit
 };
 

@@ -37,7 +37,8 @@ typedef struct {
  * ask is answered "go on" without the GIL: re-taking it there would cost
  * every contended acquire a GIL hand-over (up to the switch interval), and a
  * signal that landed before the thread slept is not one CPython's own lock
- * hears either. Every later ask comes from a signal (or lock_interrupt). */
+ * hears either. Every later ask comes from a signal or from lock_interrupt,
+ * which nothing calls on a Python lock. */
 static int stop_on_signal(void *context) {
   Wait *wait = (Wait *)context;
   if (!wait->asked) {

@@ -185,27 +185,63 @@ TEST(Lock, ReinitLeavesAnUnlockedUsableLock) {
 
 int always_stop(void*) { return 1; }
 
-// A stop condition the test turns on once the waiter is parked.
-int stop_when_told(void* context) {
-  return static_cast<std::atomic<bool>*>(context)->load() ? 1 : 0;
+// Waits up to 20 s for `done()`: far beyond any healthy run, so that a
+// regression fails the test instead of hanging the suite.
+template <typename Done>
+bool eventually(Done done) {
+  const auto give_up = steady_clock::now() + std::chrono::seconds(20);
+  while (!done()) {
+    if (steady_clock::now() > give_up) return false;
+    std::this_thread::yield();
+  }
+  return true;
 }
 
-int count_and_carry_on(void* context) {
-  static_cast<std::atomic<int>*>(context)->fetch_add(1);
-  return 0;
+// A stop function's view: how often it was asked, and what it answers.
+struct StopProbe {
+  std::atomic<int> asked{0};
+  std::atomic<bool> stop{false};
+};
+
+int probe_stop(void* context) {
+  auto* probe = static_cast<StopProbe*>(context);
+  probe->asked.fetch_add(1);
+  return probe->stop.load() ? 1 : 0;
+}
+
+// Starts `acquire(-1, probe_stop)` on a thread of its own and records the result.
+struct ProbedWaiter {
+  ProbedWaiter(Lock& lock, StopProbe& probe)
+      : thread([this, &lock, &probe] {
+          got = lock.acquire(-1, probe_stop, &probe);
+          done.store(true);
+        }) {}
+  std::atomic<Acquired> got{Acquired::timed_out};
+  std::atomic<bool> done{false};
+  std::thread thread;
+};
+
+// Parked, and past the question asked before its first sleep: from here only
+// a disturbance (an interrupt, a signal) makes the waiter ask again.
+bool asleep_after_first_ask(const Lock& lock, const StopProbe& probe) {
+  return eventually([&] { return probe.asked.load() >= 1 && lock.has_parked_waiters(); });
 }
 
 TEST(Interruptible, InterruptEndsAWaitWhoseStopSaysSo) {
   Lock lock;
   ASSERT_TRUE(lock.try_acquire());
-  Acquired got = Acquired::yes;
-  std::atomic<bool> stop{false};
-  std::thread waiter([&] { got = lock.acquire(-1, stop_when_told, &stop); });
-  wait_until_parked(lock);
-  stop.store(true);
+  StopProbe probe;
+  ProbedWaiter waiter(lock, probe);
+  const bool asleep = asleep_after_first_ask(lock, probe);
+  probe.stop.store(true);
   lock.interrupt();
-  waiter.join();
-  EXPECT_EQ(got, Acquired::stopped);
+  const bool ended = eventually([&] { return waiter.done.load(); });
+  if (!ended) lock.release();  // let it finish, then fail
+  waiter.thread.join();
+  ASSERT_TRUE(asleep);
+  ASSERT_TRUE(ended) << "lock_interrupt did not end the wait";
+  EXPECT_EQ(waiter.got.load(), Acquired::stopped);
+  EXPECT_GE(probe.asked.load(), 2);  // before the first sleep, and after the interrupt
   EXPECT_TRUE(lock.locked());  // still ours: the stopped waiter took nothing
   EXPECT_FALSE(lock.has_parked_waiters());
   EXPECT_TRUE(lock.release());
@@ -215,20 +251,80 @@ TEST(Interruptible, InterruptEndsAWaitWhoseStopSaysSo) {
 TEST(Interruptible, WaitGoesOnWhenStopSaysCarryOn) {
   Lock lock;
   ASSERT_TRUE(lock.try_acquire());
-  std::atomic<int> asked{0};
-  Acquired got = Acquired::timed_out;
-  std::thread waiter([&] { got = lock.acquire(-1, count_and_carry_on, &asked); });
-  wait_until_parked(lock);
-  for (int i = 0; i < 3; ++i) {
-    const int before = asked.load();
+  StopProbe probe;
+  ProbedWaiter waiter(lock, probe);
+  bool heard = asleep_after_first_ask(lock, probe);
+  for (int i = 0; heard && i < 3; ++i) {
+    const int before = probe.asked.load();
     lock.interrupt();
-    while (asked.load() == before) std::this_thread::yield();
+    heard = eventually([&] { return probe.asked.load() > before; });
   }
   EXPECT_TRUE(lock.has_parked_waiters());  // still waiting, still queued
   EXPECT_TRUE(lock.release());
-  waiter.join();
-  EXPECT_EQ(got, Acquired::yes);
-  EXPECT_GE(asked.load(), 3);
+  waiter.thread.join();
+  ASSERT_TRUE(heard) << "an interrupt was not asked about";
+  EXPECT_EQ(waiter.got.load(), Acquired::yes);
+  EXPECT_GE(probe.asked.load(), 4);
+}
+
+// Holds the first question until the test lets go, and answers it "carry
+// on"; later questions get the probe's answer.
+struct HeldFirstAsk {
+  StopProbe probe;
+  std::atomic<bool> in_first_ask{false};
+  std::atomic<bool> let_go{false};
+};
+
+int hold_first_ask(void* context) {
+  auto* held = static_cast<HeldFirstAsk*>(context);
+  if (held->probe.asked.fetch_add(1) == 0) {
+    held->in_first_ask.store(true);
+    while (!held->let_go.load()) std::this_thread::yield();
+    return 0;
+  }
+  return held->probe.stop.load() ? 1 : 0;
+}
+
+TEST(Interruptible, InterruptBetweenTwoQueueingsIsHeard) {
+  // The waiter is queued and asking its first question when a release picks
+  // it (woken, not handed off: it has waited far less than 1 ms) and the
+  // lock is taken again at once. While it is out of the queue, the stop
+  // condition is set and lock_interrupt reaches nobody; the waiter must ask
+  // again when it queues anew, or it sleeps for ever.
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    Lock lock;
+    ASSERT_TRUE(lock.try_acquire());
+    HeldFirstAsk held;
+    std::atomic<Acquired> got{Acquired::timed_out};
+    std::atomic<bool> done{false};
+    std::thread waiter([&] {
+      got = lock.acquire(-1, hold_first_ask, &held);
+      done.store(true);
+    });
+    const bool asking = eventually([&] { return held.in_first_ask.load(); });
+    ASSERT_TRUE(lock.release());
+    if (!asking || !lock.try_acquire()) {
+      // A slow moment: the waiter waited 1 ms and was handed the lock.
+      held.let_go.store(true);
+      waiter.join();
+      ASSERT_TRUE(asking);
+      ASSERT_EQ(got.load(), Acquired::yes);
+      ASSERT_TRUE(lock.release());
+      continue;
+    }
+    held.probe.stop.store(true);
+    lock.interrupt();
+    held.let_go.store(true);
+    const bool ended = eventually([&] { return done.load(); });
+    if (!ended) lock.release();  // let it finish, then fail
+    waiter.join();
+    ASSERT_TRUE(ended) << "an interrupt made while the waiter was out of the queue was lost";
+    EXPECT_EQ(got.load(), Acquired::stopped);
+    EXPECT_TRUE(lock.locked());
+    EXPECT_TRUE(lock.release());
+    return;
+  }
+  GTEST_SKIP() << "every attempt was slower than the 1 ms hand-off";
 }
 
 TEST(Interruptible, StopRequestedBeforeTheWaiterQueuedIsHeard) {
@@ -272,22 +368,22 @@ TEST(Interruptible, SignalAsksTheStopFunction) {
   install_signal_handler();
   Lock lock;
   ASSERT_TRUE(lock.try_acquire());
-  Acquired got = Acquired::yes;
-  std::atomic<bool> stop{false};
-  std::atomic<bool> done{false};
-  std::thread waiter([&] {
-    got = lock.acquire(-1, stop_when_told, &stop);
-    done.store(true);
-  });
-  wait_until_parked(lock);
-  stop.store(true);
+  StopProbe probe;
+  ProbedWaiter waiter(lock, probe);
+  const bool asleep = asleep_after_first_ask(lock, probe);
+  probe.stop.store(true);
   // A signal may land just before the thread sleeps; send until it is heard.
-  while (!done.load()) {
-    pthread_kill(waiter.native_handle(), SIGUSR1);
+  const bool ended = eventually([&] {
+    if (waiter.done.load()) return true;
+    pthread_kill(waiter.thread.native_handle(), SIGUSR1);
     std::this_thread::sleep_for(milliseconds(1));
-  }
-  waiter.join();
-  EXPECT_EQ(got, Acquired::stopped);
+    return false;
+  });
+  if (!ended) lock.release();  // let it finish, then fail
+  waiter.thread.join();
+  ASSERT_TRUE(asleep);
+  ASSERT_TRUE(ended) << "a signal did not make the waiter ask its stop function";
+  EXPECT_EQ(waiter.got.load(), Acquired::stopped);
   EXPECT_TRUE(lock.locked());
   EXPECT_TRUE(lock.release());
 }

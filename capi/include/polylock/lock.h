@@ -82,7 +82,9 @@ POLYLOCK_API int lock_locked(const lock_t *lock);
 /* ---- Since 1.1 ------------------------------------------------------------ */
 
 /* Asked on the waiting thread whether to give up the wait; nonzero gives up.
- * It may call back into polylock, but must not wait on `lock` itself. */
+ * It may call back into polylock, but must not wait on `lock` itself, nor
+ * call lock_interrupt(lock): that would disturb its own wait, and so ask
+ * again, for ever. */
 typedef int (*lock_stop_fn)(void *context);
 
 /* lock_acquire, with a wait that can be given up. `stop(context)` is asked
