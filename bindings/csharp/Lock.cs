@@ -258,9 +258,10 @@ public sealed partial class Lock : IDisposable
         }
     }
 
-    // A wait that may sleep: on top of the call counted by Use(), the sleeping
-    // thread holds a reference on the SafeHandle itself, so the native lock
-    // outlives it whatever happens to the Lock object.
+    // A wait that may sleep. The call counted by Use() already keeps the native
+    // lock alive; the sleeping thread also takes a reference on the SafeHandle,
+    // so that the handle itself records that it is in use for as long as a
+    // thread sleeps in it (cheap next to a sleep).
     private int Wait(IntPtr native, long timeoutNs, CancellationToken cancellationToken)
     {
         bool added = false;

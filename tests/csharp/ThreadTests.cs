@@ -231,6 +231,11 @@ public class ThreadTests
             }
             Assert.All(errors, Assert.Null);
             Assert.Throws<ObjectDisposedException>(() => l.Enter());
+            // ...and the native lock was freed, once the last call had left.
+            var handle = (System.Runtime.InteropServices.SafeHandle)typeof(PolyLock.Lock)
+                .GetField("_handle", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!
+                .GetValue(l)!;
+            Assert.True(handle.IsClosed);
         }
     }
 }
