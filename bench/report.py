@@ -293,12 +293,13 @@ def main():
     md += [
         "",
         "Machine: %s, %d CPUs online, Linux %s. Run on %s; %s repetitions of each "
-        "benchmark, medians shown; ratios compare results of the same run." % (
+        "benchmark, interleaved at random with the others', medians shown; ratios compare "
+        "results of the same run." % (
             machine["cpu"], machine["cpus"], machine["kernel"], machine["date"],
             machine["repetitions"]),
         "",
         "Command: `%s` (C/C++ part alone: `build/bench/polylock_bench "
-        "--benchmark_repetitions=5`)." % args.command,
+        "--benchmark_repetitions=5 --benchmark_enable_random_interleaving=true`)." % args.command,
         "",
         "## Contended throughput",
         "",
