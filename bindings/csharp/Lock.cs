@@ -26,24 +26,12 @@ public sealed partial class Lock : IDisposable
     private const long WaitForever = -1;
     private const long NanosecondsPerMillisecond = 1_000_000;
 
-    // Bit 0 of _calls: disposed. The rest: calls in flight, two per call.
-    private const int DisposedBit = 1;
-    private const int OneCall = 2;
-
     private readonly LockHandle _handle;
 
     // The same pointer as _handle's, read without a call. It is only passed to
-    // native code between Use() and Done(): while a call is counted in _calls,
-    // the handle is not disposed, so the native lock is not freed.
+    // native code between Use() and Done(), while the SafeHandle's reference
+    // count keeps the lock from being freed.
     private readonly IntPtr _native;
-
-    // Calls in flight and the disposed bit, in one word: Use() and Done() are
-    // one interlocked add each, where a SafeHandle reference per call costs two
-    // compare-and-swap loops (docs/csharp.md). Dispose() sets the bit; the
-    // handle is disposed (and the lock freed) by Dispose() if no call is in
-    // flight, else by the last Done(). SafeHandle.Dispose is idempotent, so a
-    // late Use() that backs out may call it again harmlessly.
-    private int _calls;
 
     /// <summary>Creates an unlocked lock.</summary>
     /// <exception cref="OutOfMemoryException">The native lock could not be allocated.</exception>
@@ -172,13 +160,7 @@ public sealed partial class Lock : IDisposable
     /// blocked in <see cref="Enter()"/> keeps it alive until it returns). Calling it again
     /// does nothing; every other member then throws <see cref="ObjectDisposedException"/>.
     /// </summary>
-    public void Dispose()
-    {
-        if (Interlocked.Or(ref _calls, DisposedBit) == 0)
-        {
-            _handle.Dispose();
-        }
-    }
+    public void Dispose() => _handle.Dispose();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool Acquire(long timeoutNs)
@@ -187,11 +169,7 @@ public sealed partial class Lock : IDisposable
         int status;
         try
         {
-            status = LockApi.lock_acquire(native, 0);
-            if (status == LockApi.LOCK_TIMEOUT && timeoutNs != 0)
-            {
-                status = Wait(native, timeoutNs, CancellationToken.None);
-            }
+            status = LockApi.lock_acquire(native, timeoutNs);
         }
         finally
         {
@@ -211,7 +189,7 @@ public sealed partial class Lock : IDisposable
         {
             return Acquire(timeoutNs);
         }
-        ObjectDisposedException.ThrowIf((Volatile.Read(ref _calls) & DisposedBit) != 0, this);
+        ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
         cancellationToken.ThrowIfCancellationRequested();
         IntPtr native = Use();
         int status;
@@ -220,7 +198,7 @@ public sealed partial class Lock : IDisposable
             status = LockApi.lock_acquire(native, 0);
             if (status == LockApi.LOCK_TIMEOUT && timeoutNs != 0)
             {
-                status = Wait(native, timeoutNs, cancellationToken);
+                status = CancelableWait.Run(native, timeoutNs, cancellationToken);
             }
         }
         finally
@@ -236,50 +214,22 @@ public sealed partial class Lock : IDisposable
         };
     }
 
-    // Counts one call in flight for the length of a native call, so that a Dispose
-    // on another thread cannot free the lock under it.
+    // Takes a reference on the handle for the length of one native call, so that a
+    // Dispose on another thread cannot free the lock under it.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private IntPtr Use()
     {
-        if ((Interlocked.Add(ref _calls, OneCall) & DisposedBit) != 0)
+        bool added = false;
+        if (_handle.IsClosed)
         {
-            Done();
             ThrowDisposed();
         }
+        _handle.DangerousAddRef(ref added);
         return _native;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Done()
-    {
-        if (Interlocked.Add(ref _calls, -OneCall) == DisposedBit)
-        {
-            _handle.Dispose(); // disposed while this call was in flight; it was the last
-        }
-    }
-
-    // A wait that may sleep. The call counted by Use() already keeps the native
-    // lock alive; the sleeping thread also takes a reference on the SafeHandle,
-    // so that the handle itself records that it is in use for as long as a
-    // thread sleeps in it (cheap next to a sleep).
-    private int Wait(IntPtr native, long timeoutNs, CancellationToken cancellationToken)
-    {
-        bool added = false;
-        try
-        {
-            _handle.DangerousAddRef(ref added);
-            return cancellationToken.CanBeCanceled
-                ? CancelableWait.Run(native, timeoutNs, cancellationToken)
-                : LockApi.lock_acquire(native, timeoutNs);
-        }
-        finally
-        {
-            if (added)
-            {
-                _handle.DangerousRelease();
-            }
-        }
-    }
+    private void Done() => _handle.DangerousRelease();
 
     // Same validation, exception and parameter name as System.Threading.Lock; the wait
     // itself keeps the TimeSpan's full resolution.
