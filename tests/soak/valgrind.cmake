@@ -18,22 +18,21 @@ set(_memcheck ${POLYLOCK_VALGRIND} --tool=memcheck --error-exitcode=1 --leak-che
     --errors-for-leak-kinds=definite --quiet
     --suppressions=${CMAKE_CURRENT_SOURCE_DIR}/valgrind.supp)
 
-if(TARGET test_capi)
-  add_test(NAME valgrind_test_capi COMMAND ${_memcheck} $<TARGET_FILE:test_capi>)
-  set_tests_properties(valgrind_test_capi PROPERTIES LABELS "valgrind" TIMEOUT 600)
-endif()
-if(TARGET test_dlopen)
-  add_test(NAME valgrind_test_dlopen
-           COMMAND ${_memcheck} $<TARGET_FILE:test_dlopen> libpolylock.so.1)
-  set_tests_properties(valgrind_test_dlopen PROPERTIES LABELS "valgrind" TIMEOUT 600
-                       ENVIRONMENT "LD_LIBRARY_PATH=$<TARGET_FILE_DIR:polylock>")
-endif()
-if(TARGET test_fork)
-  # valgrind follows fork(): each child is checked too.
-  add_test(NAME valgrind_test_fork COMMAND ${_memcheck} $<TARGET_FILE:test_fork>)
-  set_tests_properties(valgrind_test_fork PROPERTIES LABELS "valgrind" TIMEOUT 600)
-endif()
+# valgrind_test(<target> [ARGS <arg>...] [ENVIRONMENT <var=value>...]):
+# the target's program under memcheck, as test valgrind_<target>, if it exists.
+function(valgrind_test target)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "ARGS;ENVIRONMENT")
+  if(NOT TARGET ${target})
+    return()
+  endif()
+  add_test(NAME valgrind_${target} COMMAND ${_memcheck} $<TARGET_FILE:${target}> ${arg_ARGS})
+  set_tests_properties(valgrind_${target} PROPERTIES LABELS "valgrind" TIMEOUT 600
+                       ENVIRONMENT "${arg_ENVIRONMENT}")
+endfunction()
+
+valgrind_test(test_capi)
+valgrind_test(test_dlopen ARGS libpolylock.so.1
+              ENVIRONMENT "LD_LIBRARY_PATH=$<TARGET_FILE_DIR:polylock>")
+valgrind_test(test_fork)  # valgrind follows fork(): each child is checked too
 # valgrind runs one thread at a time: a short, smaller soak.
-add_test(NAME valgrind_test_soak COMMAND ${_memcheck} $<TARGET_FILE:test_soak>)
-set_tests_properties(valgrind_test_soak PROPERTIES LABELS "valgrind" TIMEOUT 600
-                     ENVIRONMENT "POLYLOCK_SOAK_SECONDS=3;POLYLOCK_SOAK_THREADS=6")
+valgrind_test(test_soak ENVIRONMENT POLYLOCK_SOAK_SECONDS=3 POLYLOCK_SOAK_THREADS=6)
