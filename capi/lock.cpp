@@ -1,37 +1,32 @@
-// polylock C ABI — a thin shell over polylock::core::Lock.
+// polylock C ABI — checks arguments and dispatches each call to the kind of
+// lock it is given (lock_object.hpp).
 //
-// Every function checks its arguments, calls the core (whose fast paths
-// inline here) and turns the answer into a status code. Nothing here throws,
-// aborts or allocates, apart from lock_new.
+// A lock this copy made as an in-process lock takes the core's inline fast
+// paths right here, behind one compare of its table's address; every other
+// lock -- a named one, or one made by another copy of the library -- is
+// operated by the table it carries. Nothing here throws, aborts or allocates,
+// apart from lock_new and lock_open.
 #include "polylock/lock.h"
 
-#include <cstdlib>
-#include <new>
-
-#include "lock.hpp"
-
-struct lock {
-  polylock::core::Lock core;
-};
+#include "kind_in_process.hpp"
+#include "kind_named.hpp"
+#include "lock_object.hpp"
 
 namespace {
 
+using polylock::capi::own_in_process;
+using polylock::capi::status_of;
+
 #define POLYLOCK_STR2(x) #x
 #define POLYLOCK_STR(x) POLYLOCK_STR2(x)
+#ifndef POLYLOCK_TEST_VERSION_STRING
 constexpr const char version_string[] = POLYLOCK_STR(LOCK_VERSION_MAJOR) "." POLYLOCK_STR(
     LOCK_VERSION_MINOR) "." POLYLOCK_STR(LOCK_VERSION_PATCH);
+#else
+constexpr const char version_string[] = POLYLOCK_TEST_VERSION_STRING;  // tests/copies
+#endif
 
-int status_of(polylock::core::Acquired acquired) noexcept {
-  switch (acquired) {
-    case polylock::core::Acquired::yes:
-      return LOCK_OK;
-    case polylock::core::Acquired::timed_out:
-      return LOCK_TIMEOUT;
-    case polylock::core::Acquired::stopped:
-      return LOCK_EINTR;
-  }
-  return LOCK_EINVAL;  // unreachable: every value is handled above
-}
+bool bad_timeout(int64_t timeout_ns) { return timeout_ns < LOCK_WAIT_FOREVER; }
 
 }  // namespace
 
@@ -45,61 +40,79 @@ const char *lock_strerror(int status) {
       return "success";
     case LOCK_TIMEOUT:
       return "lock not acquired before the timeout";
+    case LOCK_OWNERDEAD:
+      return "lock acquired; its previous holder's process died while holding it";
     case LOCK_EINVAL:
-      return "invalid argument: NULL lock or a negative timeout other than -1";
+      return "invalid argument: NULL lock, a negative timeout other than -1, or a bad name";
     case LOCK_ENOTLOCKED:
       return "release of an unlocked lock";
     case LOCK_EINTR:
       return "wait interrupted; lock not acquired";
+    case LOCK_ENOTSUP:
+      return "not supported by this kind of lock or platform, or the backend is missing";
+    case LOCK_ENOMEM:
+      return "out of memory";
+    case LOCK_EACCES:
+      return "the name exists but is not a polylock lock this user may use";
+    case LOCK_ESYS:
+      return "a system call failed";
     default:
       return "unknown";
   }
 }
 
-// malloc and placement new rather than operator new: the library then needs
-// nothing of the C++ runtime, and a failed allocation is a NULL, not a throw.
-lock_t *lock_new(void) {
-  void *memory = std::malloc(sizeof(lock_t));
-  return memory ? new (memory) lock_t{} : nullptr;
+lock_t *lock_new(void) { return polylock::capi::new_in_process_lock(); }
+
+lock_t *lock_ref(lock_t *lock) {
+  if (!lock || lock->magic != polylock::capi::lock_magic) return nullptr;
+  // Relaxed, as std::shared_ptr: a new reference is made from one the caller
+  // already holds, so the lock cannot go away meanwhile.
+  lock->references.fetch_add(1, std::memory_order_relaxed);
+  return lock;
 }
 
 void lock_free(lock_t *lock) {
   if (!lock) return;
-  lock->~lock_t();
-  std::free(lock);
+  // acq_rel: every use of the lock through this reference happens before the
+  // destroy that the last reference's owner runs.
+  if (lock->references.fetch_sub(1, std::memory_order_acq_rel) == 1) lock->ops->destroy(lock);
 }
 
 int lock_acquire(lock_t *lock, int64_t timeout_ns) {
-  if (!lock || timeout_ns < LOCK_WAIT_FOREVER) return LOCK_EINVAL;
-  return status_of(lock->core.acquire(timeout_ns));
+  if (!lock || bad_timeout(timeout_ns)) return LOCK_EINVAL;
+  if (auto *own = own_in_process(lock)) return status_of(own->core.acquire(timeout_ns));
+  return lock->ops->acquire(lock, timeout_ns, nullptr, nullptr);
 }
 
 int lock_release(lock_t *lock) {
   if (!lock) return LOCK_EINVAL;
-  return lock->core.release() ? LOCK_OK : LOCK_ENOTLOCKED;
+  if (auto *own = own_in_process(lock)) return own->core.release() ? LOCK_OK : LOCK_ENOTLOCKED;
+  return lock->ops->release(lock);
 }
 
 int lock_locked(const lock_t *lock) {
   if (!lock) return LOCK_EINVAL;
-  return lock->core.locked() ? 1 : 0;
+  if (auto *own = own_in_process(lock)) return own->core.locked() ? 1 : 0;
+  return lock->ops->locked(lock);
 }
 
 int lock_acquire_interruptible(lock_t *lock, int64_t timeout_ns, lock_stop_fn stop,
                                void *context) {
-  if (!lock || timeout_ns < LOCK_WAIT_FOREVER) return LOCK_EINVAL;
-  return status_of(lock->core.acquire(timeout_ns, stop, context));
+  if (!lock || bad_timeout(timeout_ns)) return LOCK_EINVAL;
+  return lock->ops->acquire(lock, timeout_ns, stop, context);
 }
 
-int lock_interrupt(lock_t *lock) {
-  if (!lock) return LOCK_EINVAL;
-  lock->core.interrupt();
-  return LOCK_OK;
+int lock_interrupt(lock_t *lock) { return lock ? lock->ops->interrupt(lock) : LOCK_EINVAL; }
+
+int lock_reinit(lock_t *lock) { return lock ? lock->ops->reinit(lock) : LOCK_EINVAL; }
+
+uint32_t *lock_fast_word(lock_t *lock) { return lock ? lock->ops->fast_word(lock) : nullptr; }
+
+lock_t *lock_open(const char *name, int *status) {
+  int ignored;
+  return polylock::capi::open_named_lock(name, status ? status : &ignored);
 }
 
-int lock_reinit(lock_t *lock) {
-  if (!lock) return LOCK_EINVAL;
-  lock->core.reinit();
-  return LOCK_OK;
-}
+int lock_unlink(const char *name) { return polylock::capi::unlink_named_lock(name); }
 
 }  // extern "C"

@@ -64,6 +64,18 @@ class Lock {
     return state_.load(std::memory_order_relaxed) & has_waiters_bit;
   }
 
+  // The state word's values when nobody waits, and the word itself: a
+  // binding's fast path (lock.h, lock_fast_word) may CAS it from free_word to
+  // held_word and back, exactly as acquire() and release() do inline here.
+  static constexpr std::uint32_t free_word = 0;
+  static constexpr std::uint32_t held_word = 1;  // locked_bit alone
+  std::uint32_t* state_word() noexcept {
+    static_assert(sizeof(state_) == sizeof(std::uint32_t) &&
+                      std::atomic<std::uint32_t>::is_always_lock_free,
+                  "the state word is a plain 32-bit word to other languages");
+    return reinterpret_cast<std::uint32_t*>(&state_);
+  }
+
   // Makes every interruptible waiter ask its stop function.
   void interrupt() noexcept;
 
