@@ -35,8 +35,6 @@ int reinit(lock_t* lock) {
   return LOCK_OK;
 }
 
-std::uint32_t* fast_word(lock_t* lock) { return core_of(lock).state_word(); }
-
 void destroy(lock_t* lock) {
   auto* object = reinterpret_cast<InProcessLock*>(lock);
   object->~InProcessLock();
@@ -51,7 +49,7 @@ constexpr std::uint32_t ops_version = 2;  // the test-only later copy (tests/cop
 constexpr std::uint32_t ops_version = 1;
 #endif
 const LockOps in_process_ops = {ops_version, 0,      acquire,   release, locked,
-                                interrupt,   reinit, fast_word, destroy};
+                                interrupt,   reinit, destroy};
 
 int status_of(core::Acquired acquired) noexcept {
   switch (acquired) {
@@ -74,6 +72,7 @@ lock_t* new_in_process_lock() noexcept {
   object->header.magic = lock_magic;
   object->header.references.store(1, std::memory_order_relaxed);
   object->header.ops = &in_process_ops;
+  object->header.fast_word = object->core.state_word();
   return &object->header;
 }
 

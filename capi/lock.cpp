@@ -28,6 +28,23 @@ constexpr const char version_string[] = POLYLOCK_TEST_VERSION_STRING;  // tests/
 
 bool bad_timeout(int64_t timeout_ns) { return timeout_ns < LOCK_WAIT_FOREVER; }
 
+// The two transitions lock.h allows a binding, made on a foreign lock's word.
+bool fast_take(lock_t *lock) {
+  std::uint32_t expected = LOCK_FAST_FREE;
+  return lock->fast_word &&
+         lock->fast_word->compare_exchange_strong(expected, LOCK_FAST_HELD,
+                                                  std::memory_order_acquire,
+                                                  std::memory_order_relaxed);
+}
+
+bool fast_give_back(lock_t *lock) {
+  std::uint32_t expected = LOCK_FAST_HELD;
+  return lock->fast_word &&
+         lock->fast_word->compare_exchange_strong(expected, LOCK_FAST_FREE,
+                                                  std::memory_order_release,
+                                                  std::memory_order_relaxed);
+}
+
 }  // namespace
 
 extern "C" {
@@ -78,21 +95,26 @@ void lock_free(lock_t *lock) {
   if (lock->references.fetch_sub(1, std::memory_order_acq_rel) == 1) lock->ops->destroy(lock);
 }
 
+// A lock this copy made: the core's inline paths. A foreign one: the frozen
+// fast-path word first, as a binding would, then the maker's table.
 int lock_acquire(lock_t *lock, int64_t timeout_ns) {
   if (!lock || bad_timeout(timeout_ns)) return LOCK_EINVAL;
   if (auto *own = own_in_process(lock)) return status_of(own->core.acquire(timeout_ns));
+  if (fast_take(lock)) return LOCK_OK;
   return lock->ops->acquire(lock, timeout_ns, nullptr, nullptr);
 }
 
 int lock_release(lock_t *lock) {
   if (!lock) return LOCK_EINVAL;
   if (auto *own = own_in_process(lock)) return own->core.release() ? LOCK_OK : LOCK_ENOTLOCKED;
+  if (fast_give_back(lock)) return LOCK_OK;
   return lock->ops->release(lock);
 }
 
 int lock_locked(const lock_t *lock) {
   if (!lock) return LOCK_EINVAL;
   if (auto *own = own_in_process(lock)) return own->core.locked() ? 1 : 0;
+  if (lock->fast_word) return lock->fast_word->load(std::memory_order_relaxed) & LOCK_FAST_HELD;
   return lock->ops->locked(lock);
 }
 
@@ -106,7 +128,9 @@ int lock_interrupt(lock_t *lock) { return lock ? lock->ops->interrupt(lock) : LO
 
 int lock_reinit(lock_t *lock) { return lock ? lock->ops->reinit(lock) : LOCK_EINVAL; }
 
-uint32_t *lock_fast_word(lock_t *lock) { return lock ? lock->ops->fast_word(lock) : nullptr; }
+uint32_t *lock_fast_word(lock_t *lock) {
+  return lock ? reinterpret_cast<uint32_t *>(lock->fast_word) : nullptr;
+}
 
 lock_t *lock_open(const char *name, int *status) {
   int ignored;

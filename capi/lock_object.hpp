@@ -35,7 +35,6 @@ struct LockOps {
   int (*locked)(const lock_t* lock);
   int (*interrupt)(lock_t* lock);
   int (*reinit)(lock_t* lock);
-  std::uint32_t* (*fast_word)(lock_t* lock);
   void (*destroy)(lock_t* lock);  // the last reference is gone
 };
 
@@ -43,7 +42,12 @@ struct LockOps {
 
 // The frozen header. Each kind's object starts with it (as its first member).
 struct lock {
-  std::uint32_t magic;            // lock_magic
+  std::uint32_t magic;                    // lock_magic
   std::atomic<std::uint32_t> references;  // lock_ref adds one, lock_free drops one
   const polylock::capi::LockOps* ops;     // the table of the copy that made it
+  // The word of lock.h's fast-path contract, or NULL for a kind without one.
+  // Every copy takes and gives back an uncontended foreign lock through it,
+  // so a lock from another copy costs what an own one does (lock_fast_word
+  // returns it).
+  std::atomic<std::uint32_t>* fast_word;
 };

@@ -69,11 +69,11 @@ class Lock {
   // held_word and back, exactly as acquire() and release() do inline here.
   static constexpr std::uint32_t free_word = 0;
   static constexpr std::uint32_t held_word = 1;  // locked_bit alone
-  std::uint32_t* state_word() noexcept {
+  std::atomic<std::uint32_t>* state_word() noexcept {
     static_assert(sizeof(state_) == sizeof(std::uint32_t) &&
                       std::atomic<std::uint32_t>::is_always_lock_free,
                   "the state word is a plain 32-bit word to other languages");
-    return reinterpret_cast<std::uint32_t*>(&state_);
+    return &state_;
   }
 
   // Makes every interruptible waiter ask its stop function.
