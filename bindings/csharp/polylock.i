@@ -43,6 +43,25 @@
 %typemap(cstype) void * "global::System.IntPtr"
 %typemap(csin) void * "$csinput"
 
+/* lock_open's out-status and lock_fast_word's word cross as raw pointers
+ * (the classes are unsafe): Lock reads the status from a local and keeps the
+ * word's address for its fast path, with no wrapper object between. */
+%typemap(ctype) int *status "int *"
+%typemap(imtype) int *status "int*"
+%typemap(cstype) int *status "int*"
+%typemap(csin) int *status "$csinput"
+%typemap(ctype) uint32_t * "uint32_t *"
+%typemap(imtype) uint32_t * "uint*"
+%typemap(cstype) uint32_t * "uint*"
+%typemap(csout, excode=SWIGEXCODE) uint32_t * { return $imcall; }
+
+/* A name goes in as NUL-terminated UTF-8 that the caller made (Lock checks
+ * the name and adds the NUL); it is pinned for the call, with no marshalling. */
+%typemap(ctype) const char *name "const char *"
+%typemap(imtype) const char *name "byte*"
+%typemap(cstype) const char *name "global::System.ReadOnlySpan<byte>"
+%typemap(csin, pre="    fixed (byte* swig_name = $csinput) {", terminator="    }") const char *name "swig_name"
+
 /* Static text: read it, never free it (string marshalling would free it). */
 %typemap(ctype) const char * "const char *"
 %typemap(imtype) const char * "global::System.IntPtr"
