@@ -7,7 +7,8 @@
  * java.util.concurrent.locks.Lock, AutoCloseable and the Cleaner are
  * conventions SWIG cannot give.
  *
- * Two typemaps shape the wrappers:
+ * Typemaps shape the wrappers (besides lock_open's int[] status and
+ * lock_fast_word's ByteBuffer, below):
  *   - lock_t * crosses as a Java long: no per-call wrapper object, so the
  *     uncontended lock()/unlock() path allocates nothing;
  *   - (lock_stop_fn stop, void *context) crosses as a StopCondition object:
@@ -48,6 +49,11 @@
 %javaconst(0) LOCK_WAIT_FOREVER;
 %constant int64_t LOCK_WAIT_FOREVER = LOCK_WAIT_FOREVER;
 
+/* The fast-path word's values carry C's unsigned suffix, which Java does not
+ * parse: read from the header at initialisation too (as Java longs). */
+%javaconst(0) LOCK_FAST_FREE;
+%javaconst(0) LOCK_FAST_HELD;
+
 /* ---- lock_t * as a Java long -------------------------------------------- */
 
 %typemap(jni) lock_t *, const lock_t * "jlong"
@@ -57,6 +63,41 @@
 %typemap(javaout) lock_t * { return $jnicall; }
 %typemap(in) lock_t *, const lock_t * %{ $1 = ($1_ltype)(intptr_t)$input; %}
 %typemap(out) lock_t * %{ $result = (jlong)(intptr_t)$1; %}
+
+/* ---- lock_open's status as an int[1] -------------------------------------
+ * The C function stores its reason through an int *; in Java the caller
+ * passes an int[] whose first element receives it (null: not wanted, as a
+ * NULL status in C). SWIG's default, a pointer smuggled through a jlong,
+ * breaks strict aliasing and means nothing in Java; its OUTPUT typemap
+ * shadows jni.h's jvalue, which -Wshadow refuses. */
+%typemap(jni) int *status "jintArray"
+%typemap(jtype) int *status "int[]"
+%typemap(jstype) int *status "int[]"
+%typemap(javain) int *status "$javainput"
+%typemap(in) int *status (int status_value) %{
+  status_value = 0;
+  $1 = &status_value;
+%}
+%typemap(argout) int *status %{
+  if ($input && (*jenv)->GetArrayLength(jenv, $input) > 0) {
+    jint reason = (jint)status_value$argnum;
+    (*jenv)->SetIntArrayRegion(jenv, $input, 0, 1, &reason);
+  }
+%}
+
+/* ---- lock_fast_word as a direct ByteBuffer --------------------------------
+ * The 4 bytes of the state word, viewed by a direct ByteBuffer over the
+ * library's own memory (JNI's NewDirectByteBuffer), so that Java can
+ * compare-and-swap it through a VarHandle (a supported API, no Unsafe); null
+ * for a kind of lock without a word. The buffer owns nothing: the binding
+ * keeps a reference to the lock for as long as the buffer can be used
+ * (NativeLock.java). */
+%typemap(jni) uint32_t *lock_fast_word "jobject"
+%typemap(jtype) uint32_t *lock_fast_word "java.nio.ByteBuffer"
+%typemap(jstype) uint32_t *lock_fast_word "java.nio.ByteBuffer"
+%typemap(javaout) uint32_t *lock_fast_word { return $jnicall; }
+%typemap(out) uint32_t *lock_fast_word
+%{ $result = $1 ? (*jenv)->NewDirectByteBuffer(jenv, $1, (jlong)sizeof *$1) : NULL; %}
 
 /* ---- the stop function as a StopCondition ------------------------------- */
 
