@@ -9,20 +9,33 @@
  *     stop function re-takes the GIL and runs the Python signal handlers. If
  *     one raised (Ctrl-C: KeyboardInterrupt) the wait ends with that exception
  *     and the lock is not taken; otherwise it goes on to the same deadline.
+ *
+ * Since 1.2 a Lock may also wrap a lock made elsewhere (from_handle,
+ * from_capsule: a C library, another runtime, another copy of libpolylock) or
+ * a named lock shared by processes (open); each Lock owns exactly one
+ * reference to its lock_t and drops it in dealloc, so every side frees only
+ * what it owns, in any order.
  */
 #include "lock_type.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "acquire_args.h"
+#include "named.h"
 #include "polylock/lock.h"
 
 typedef struct {
   PyObject_HEAD
-  lock_t *lock;          /* owned: freed in dealloc */
+  lock_t *lock;          /* one reference, owned: dropped in dealloc */
   PyObject *weakrefs;    /* for weakref.ref(lock) */
+  int owner_died;        /* the last acquire through this object got LOCK_OWNERDEAD */
 } LockObject;
+
+/* The name of the capsule that carries a lock_t * (SPEC §7). */
+#define CAPSULE_NAME "polylock.lock_t"
+
 
 /* What the waiting thread needs to run Python code from the stop function. */
 typedef struct {
@@ -61,14 +74,17 @@ static PyObject *acquire_for(LockObject *self, int64_t timeout_ns) {
   }
   switch (status) {
     case LOCK_OK:
+      self->owner_died = 0;
+      Py_RETURN_TRUE;
+    case LOCK_OWNERDEAD: /* held: a named lock whose holder's process died */
+      self->owner_died = 1;
       Py_RETURN_TRUE;
     case LOCK_TIMEOUT:
       Py_RETURN_FALSE;
     case LOCK_EINTR:
       return NULL; /* a signal handler raised; its exception is set */
     default:
-      PyErr_SetString(PyExc_RuntimeError, lock_strerror(status));
-      return NULL;
+      return polylock_raise_status(status, errno);
   }
 }
 
@@ -84,9 +100,9 @@ static PyObject *Lock_release(PyObject *self, PyObject *unused) {
   (void)unused;
   int status = lock_release(((LockObject *)self)->lock);
   if (status == LOCK_OK) Py_RETURN_NONE;
+  if (status != LOCK_ENOTLOCKED) return polylock_raise_status(status, errno);
   /* threading.Lock's words and type (_thread.error is RuntimeError). */
-  PyErr_SetString(PyExc_RuntimeError,
-                  status == LOCK_ENOTLOCKED ? "release unlocked lock" : lock_strerror(status));
+  PyErr_SetString(PyExc_RuntimeError, "release unlocked lock");
   return NULL;
 }
 
@@ -108,27 +124,144 @@ static PyObject *Lock_at_fork_reinit(PyObject *self, PyObject *unused) {
   Py_RETURN_NONE;
 }
 
+/* A Lock that owns the one reference `lock` stands for; NULL (with an
+ * exception) if out of memory, and the reference is then dropped. */
+static PyObject *wrap_reference(PyTypeObject *type, lock_t *lock) {
+  LockObject *self = (LockObject *)type->tp_alloc(type, 0);
+  if (!self) {
+    lock_free(lock);
+    return NULL;
+  }
+  self->weakrefs = NULL;
+  self->owner_died = 0;
+  self->lock = lock;
+  return (PyObject *)self;
+}
+
 static PyObject *Lock_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
   if (PyTuple_GET_SIZE(args) != 0 || (kwargs && PyDict_GET_SIZE(kwargs) != 0)) {
     PyErr_SetString(PyExc_TypeError, "Lock() takes no arguments");
     return NULL;
   }
-  LockObject *self = (LockObject *)type->tp_alloc(type, 0);
-  if (!self) return NULL;
-  self->weakrefs = NULL;
-  self->lock = lock_new();
-  if (!self->lock) {
-    Py_DECREF(self);
-    return PyErr_NoMemory();
-  }
-  return (PyObject *)self;
+  lock_t *lock = lock_new();
+  if (!lock) return PyErr_NoMemory();
+  return wrap_reference(type, lock);
 }
 
 static void Lock_dealloc(PyObject *self) {
   LockObject *lock = (LockObject *)self;
   if (lock->weakrefs) PyObject_ClearWeakRefs(self);
-  lock_free(lock->lock); /* a held lock may be freed; nobody can wait on it now */
+  /* Drops this object's reference; a held lock may be freed, and nobody can
+   * be waiting through a dead object. Other owners keep theirs. */
+  lock_free(lock->lock);
   Py_TYPE(self)->tp_free(self);
+}
+
+/* ---- Sharing one lock across runtimes (SPEC §7) ----------------------------- */
+
+/* Whether a lock_t could live at `address`. Refused without reading memory:
+ * the first page (small integers), the kernel's half of a 64-bit address
+ * space (-1 and other masks read as unsigned), and a misaligned address
+ * (every lock starts with a pointer, so it is pointer-aligned). */
+static int could_be_a_lock(uintptr_t address) {
+  if (address < 4096 || address % sizeof(void *) != 0) return 0;
+  if (sizeof(uintptr_t) == 8 && address > UINTPTR_MAX / 2) return 0;
+  return 1;
+}
+
+/* Our own reference to a foreign `address`, or NULL with ValueError. lock_ref
+ * checks the lock's header; a freed or wild pointer is still the caller's
+ * bug, as with free(). */
+static lock_t *reference_foreign(uintptr_t address, PyObject *shown) {
+  lock_t *lock = NULL;
+  if (could_be_a_lock(address)) lock = lock_ref((lock_t *)address);
+  if (!lock) PyErr_Format(PyExc_ValueError, "%R is not the address of a polylock lock_t", shown);
+  return lock;
+}
+
+static PyObject *Lock_from_handle(PyObject *type, PyObject *handle) {
+  if (!PyLong_Check(handle) || PyBool_Check(handle)) {
+    PyErr_Format(PyExc_TypeError, "Lock.from_handle() argument must be int, not %.200s",
+                 Py_TYPE(handle)->tp_name);
+    return NULL;
+  }
+  int overflow = 0;
+  long long value = PyLong_AsLongLongAndOverflow(handle, &overflow);
+  if (value == -1 && PyErr_Occurred()) return NULL;
+  if (value == 0 && !overflow) {
+    PyErr_SetString(PyExc_ValueError, "Lock.from_handle(): the handle is 0 (a NULL lock_t *)");
+    return NULL;
+  }
+  /* A pointer as an int is never negative (ctypes' c_void_p.value, cffi's
+   * int(ffi.cast("uintptr_t", p)) and id-style addresses all read unsigned). */
+  unsigned long long address = 0;
+  if (overflow < 0 || (!overflow && value < 0)) {
+    overflow = 1;
+  } else if (overflow > 0) {
+    address = PyLong_AsUnsignedLongLong(handle);
+    if (address == (unsigned long long)-1 && PyErr_Occurred()) {
+      PyErr_Clear();
+    } else {
+      overflow = 0;
+    }
+  } else {
+    address = (unsigned long long)value;
+  }
+  if (overflow || address > UINTPTR_MAX) {
+    PyErr_Format(PyExc_ValueError, "Lock.from_handle(): %R is not an address", handle);
+    return NULL;
+  }
+  lock_t *lock = reference_foreign((uintptr_t)address, handle);
+  return lock ? wrap_reference((PyTypeObject *)type, lock) : NULL;
+}
+
+static PyObject *Lock_from_capsule(PyObject *type, PyObject *capsule) {
+  if (!PyCapsule_CheckExact(capsule)) {
+    PyErr_Format(PyExc_TypeError, "Lock.from_capsule() argument must be a capsule, not %.200s",
+                 Py_TYPE(capsule)->tp_name);
+    return NULL;
+  }
+  if (!PyCapsule_IsValid(capsule, CAPSULE_NAME)) {
+    const char *name = PyCapsule_GetName(capsule);
+    PyErr_Format(PyExc_ValueError, "Lock.from_capsule(): the capsule is named %s%s%s, not '" CAPSULE_NAME "'",
+                 name ? "'" : "", name ? name : "NULL", name ? "'" : "");
+    return NULL;
+  }
+  void *pointer = PyCapsule_GetPointer(capsule, CAPSULE_NAME);
+  if (!pointer) return NULL;
+  lock_t *lock = reference_foreign((uintptr_t)pointer, capsule);
+  return lock ? wrap_reference((PyTypeObject *)type, lock) : NULL;
+}
+
+static void drop_capsule_reference(PyObject *capsule) {
+  lock_free((lock_t *)PyCapsule_GetPointer(capsule, CAPSULE_NAME));
+}
+
+/* The capsule holds a reference of its own, so the pointer inside stays valid
+ * for as long as the capsule lives, even after this Lock is gone. */
+static PyObject *Lock_capsule(PyObject *self, PyObject *unused) {
+  (void)unused;
+  lock_t *lock = lock_ref(((LockObject *)self)->lock);
+  PyObject *capsule = PyCapsule_New(lock, CAPSULE_NAME, drop_capsule_reference);
+  if (!capsule) lock_free(lock);
+  return capsule;
+}
+
+static PyObject *Lock_get_handle(PyObject *self, void *unused) {
+  (void)unused;
+  return PyLong_FromVoidPtr(((LockObject *)self)->lock);
+}
+
+/* ---- Named locks (SPEC §8) -------------------------------------------------- */
+
+static PyObject *Lock_open(PyObject *type, PyObject *name) {
+  lock_t *lock = polylock_open_named(name);
+  return lock ? wrap_reference((PyTypeObject *)type, lock) : NULL;
+}
+
+static PyObject *Lock_get_owner_died(PyObject *self, void *unused) {
+  (void)unused;
+  return PyBool_FromLong(((LockObject *)self)->owner_died);
 }
 
 static PyObject *Lock_repr(PyObject *self) {
@@ -166,6 +299,56 @@ static PyMethodDef Lock_methods[] = {
      "_at_fork_reinit($self, /)\n--\n\n"
      "Make the lock unlocked with no waiters, in a child process after fork().\n"
      "Never call it while other threads may use the lock."},
+    {"from_handle", Lock_from_handle, METH_O | METH_CLASS,
+     "from_handle($type, handle, /)\n--\n\n"
+     "Wrap a lock made elsewhere (a C library, another runtime, another copy\n"
+     "of libpolylock) from its lock_t * address, an int (ctypes' c_void_p.value,\n"
+     "cffi's int(ffi.cast('uintptr_t', p))). The new Lock takes a reference of\n"
+     "its own (lock_ref) and drops it when it dies; the maker frees its own.\n"
+     "TypeError for a non-int (None, bool), ValueError for 0, a negative number\n"
+     "or an address that is not a polylock lock."},
+    {"from_capsule", Lock_from_capsule, METH_O | METH_CLASS,
+     "from_capsule($type, capsule, /)\n--\n\n"
+     "Wrap the lock_t * in a PyCapsule named 'polylock.lock_t' (from a C\n"
+     "extension, or from Lock.capsule()), taking a reference of its own.\n"
+     "TypeError for a non-capsule, ValueError for another capsule name."},
+    {"capsule", Lock_capsule, METH_NOARGS,
+     "capsule($self, /)\n--\n\n"
+     "A PyCapsule named 'polylock.lock_t' holding this lock's lock_t *, for C\n"
+     "extensions. The capsule holds a reference of its own: the pointer is\n"
+     "valid while the capsule lives. To keep it longer, call lock_ref on it\n"
+     "and lock_free when done."},
+    {"open", Lock_open, METH_O | METH_CLASS,
+     "open($type, name, /)\n--\n\n"
+     "The named lock `name`, shared by every process of this user that opens\n"
+     "it; created unlocked if it does not exist. ValueError for a bad name (1 to\n"
+     "200 characters of A-Z a-z 0-9 . _ -, not starting with '.'),\n"
+     "PermissionError for a name that is not ours to use, OSError otherwise.\n"
+     "If the holder's process dies holding it, the next acquire() takes it and\n"
+     "sets owner_died."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Lock_getset[] = {
+    {"handle", Lock_get_handle, NULL,
+     "The lock_t * address, an int (for ctypes and cffi). Borrowed: valid while\n"
+     "this Lock lives; take a reference (lock_ref) to keep it longer.",
+     NULL},
+    {"owner_died", Lock_get_owner_died, NULL,
+     "True when the acquire that took the lock through this object found that\n"
+     "the previous holder's process had died holding it (a named lock): what\n"
+     "it guarded may be half-done. Reset by the next acquire that takes the lock.\n"
+     "Read it while you hold the lock.",
+     NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyMethodDef module_functions[] = {
+    {"unlink", polylock_unlink, METH_O,
+     "unlink(name, /)\n--\n\n"
+     "Remove the named lock `name`: locks already open keep working, and the\n"
+     "next Lock.open(name) makes a fresh one. FileNotFoundError if there is no\n"
+     "such lock; otherwise the errors of Lock.open."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -182,11 +365,13 @@ static PyTypeObject LockType = {
               "`with lock: ...`, or acquire() and release().",
     .tp_weaklistoffset = offsetof(LockObject, weakrefs),
     .tp_methods = Lock_methods,
+    .tp_getset = Lock_getset,
     .tp_new = Lock_new,
 };
 
 int polylock_add_lock_type(PyObject *module) {
   if (polylock_learn_acquire_messages() < 0) return -1;
+  if (PyModule_AddFunctions(module, module_functions) < 0) return -1;
   if (PyType_Ready(&LockType) < 0) return -1;
   Py_INCREF(&LockType);
   if (PyModule_AddObject(module, "Lock", (PyObject *)&LockType) < 0) {

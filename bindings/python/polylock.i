@@ -28,6 +28,15 @@
 %ignore lock_acquire_interruptible;
 %ignore lock_stop_fn;
 
+/* A binding's fast-path word: Python cannot compare-and-swap it, and
+ * polylock.Lock's calls never leave C anyway. */
+%ignore lock_fast_word;
+
+/* lock_open's reason comes back beside the handle: capi.lock_open(name)
+ * returns (handle or None, status). */
+%typemap(in, numinputs=0) int *status (int reason = LOCK_ESYS) { $1 = &reason; }
+%typemap(argout) int *status { $result = Py_BuildValue("(NN)", $result, PyLong_FromLong(*$1)); }
+
 /* The header spells it ((int64_t)-1), a cast SWIG does not evaluate. */
 %constant int64_t LOCK_WAIT_FOREVER = -1;
 

@@ -37,7 +37,7 @@ class InstalledWheel(unittest.TestCase):
         self.assertEqual(polylock.__version__, expected)
 
     def test_public_names(self):
-        self.assertEqual(sorted(polylock.__all__), ["Lock", "TIMEOUT_MAX"])
+        self.assertEqual(sorted(polylock.__all__), ["Lock", "TIMEOUT_MAX", "unlink"])
         self.assertEqual(polylock.Lock.__module__, "polylock")
         self.assertEqual(polylock.Lock.__name__, "Lock")
 

@@ -11,11 +11,15 @@ C, C++, Java and C# faces use.
     >>> with lock:
     ...     pass
 
+The same lock can be shared with C code and other runtimes in this process
+(``Lock.from_handle``, ``lock.handle``, ``lock.capsule()``, ``Lock.from_capsule``)
+and with other processes by name (``Lock.open(name)``, ``polylock.unlink(name)``).
+
 ``polylock.capi`` is the C ABI as SWIG generates it, for tests and the curious.
 """
-from ._polylock import TIMEOUT_MAX, Lock, lock_version
+from ._polylock import TIMEOUT_MAX, Lock, lock_version, unlink
 
-__all__ = ["Lock", "TIMEOUT_MAX"]
+__all__ = ["Lock", "TIMEOUT_MAX", "unlink"]
 
 #: The version of the polylock C library in use ("MAJOR.MINOR.PATCH").
 __version__ = lock_version()

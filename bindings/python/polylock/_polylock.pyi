@@ -1,6 +1,8 @@
 """Type stubs for polylock._polylock: SWIG's C ABI functions and the Lock type."""
 from types import TracebackType
-from typing import Any, Optional, SupportsIndex, Type, Union
+from typing import Any, Optional, SupportsIndex, Tuple, Type, TypeVar, Union
+
+_L = TypeVar("_L", bound="Lock")
 
 TIMEOUT_MAX: float
 """The largest timeout acquire() accepts, in seconds (equals threading.TIMEOUT_MAX)."""
@@ -26,6 +28,26 @@ class Lock:
         """Whether the lock is held right now (a snapshot)."""
     def _at_fork_reinit(self) -> None:
         """Make the lock unlocked with no waiters, in a child after fork()."""
+    @classmethod
+    def from_handle(cls: Type[_L], handle: int) -> _L:
+        """Wrap a foreign lock_t * address, taking a reference of its own."""
+    @classmethod
+    def from_capsule(cls: Type[_L], capsule: Any) -> _L:
+        """Wrap the lock_t * of a 'polylock.lock_t' capsule, taking a reference of its own."""
+    def capsule(self) -> Any:
+        """A 'polylock.lock_t' capsule; it holds a reference of its own."""
+    @classmethod
+    def open(cls: Type[_L], name: str) -> _L:
+        """The named lock `name`, shared by this user's processes; created if needed."""
+    @property
+    def handle(self) -> int:
+        """The lock_t * address (borrowed: valid while this Lock lives)."""
+    @property
+    def owner_died(self) -> bool:
+        """The acquire that took the lock found its previous holder's process dead."""
+
+def unlink(name: str) -> None:
+    """Remove the named lock `name`; open handles keep working."""
 
 # The C ABI, as SWIG wraps <polylock/lock.h>. A handle is an opaque SWIG pointer
 # object; C's rules apply (free a handle once, never use it afterwards).
@@ -39,6 +61,13 @@ LOCK_TIMEOUT: int
 LOCK_EINVAL: int
 LOCK_ENOTLOCKED: int
 LOCK_EINTR: int
+LOCK_OWNERDEAD: int
+LOCK_ENOTSUP: int
+LOCK_ENOMEM: int
+LOCK_EACCES: int
+LOCK_ESYS: int
+LOCK_FAST_FREE: int
+LOCK_FAST_HELD: int
 LOCK_WAIT_FOREVER: int
 
 def lock_version() -> str:
@@ -59,3 +88,9 @@ def lock_interrupt(lock: _Handle) -> int:
     """Disturb interruptible waiters on the lock."""
 def lock_reinit(lock: _Handle) -> int:
     """Re-initialise the lock after fork()."""
+def lock_ref(lock: _Handle) -> _Handle:
+    """Take another reference (each is dropped by one lock_free); None for a non-lock."""
+def lock_open(name: str) -> Tuple[_Handle, int]:
+    """Open (creating if needed) the named lock: (handle or None, LOCK_* status)."""
+def lock_unlink(name: str) -> int:
+    """Remove a named lock's name; a LOCK_* status."""
