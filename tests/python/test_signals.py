@@ -164,6 +164,60 @@ class Signals:
         self.assertIs(lock.locked(), True)
         lock.release()
 
+    @unittest.skipUnless(hasattr(signal, "SIGALRM"), "needs SIGALRM")
+    def test_handler_that_takes_the_same_lock_gets_it_when_released(self):
+        """A signal handler takes the lock its thread is waiting for (#14 §1).
+
+        Code run inside a wait -- here a signal handler, on the waiting thread
+        itself -- may take the lock that thread waits for, and behaves as it
+        would outside the wait. The main thread waits for a lock
+        another thread holds; a SIGALRM handler on the main thread then waits
+        for the same lock; the holder releases. The handler gets the lock
+        (and gives it back), and only then does the outer wait get it.
+
+        The order of events is the assertion, not their times. Broken, the
+        release goes to the suspended outer wait: the handler's acquire runs to
+        its timeout and returns False (without a timeout it would hang)."""
+        lock = self.Lock()
+        events = []
+        handler_waits = threading.Event()
+
+        def handler(signum, frame):
+            handler_waits.set()
+            taken = lock.acquire(timeout=HANDLER_TIMEOUT)
+            events.append(("handler", taken))
+            if taken:
+                lock.release()
+
+        self.handle(signal.SIGALRM, handler)
+        main = threading.main_thread().ident
+        outer_waits = threading.Event()
+
+        def holder():
+            lock.acquire()
+            outer_waits.wait(60)
+            time.sleep(SETTLE)  # the main thread is now asleep in its acquire
+            signal.pthread_kill(main, signal.SIGALRM)
+            handler_waits.wait(60)
+            time.sleep(SETTLE)  # and now the handler is asleep in its own
+            events.append(("released", None))
+            lock.release()
+
+        thread = start_thread(holder)
+        outer_waits.set()
+        taken = lock.acquire(timeout=OUTER_TIMEOUT)
+        events.append(("outer", taken))
+        join(self, thread)
+        self.assertEqual(events, [("released", None), ("handler", True), ("outer", True)])
+        self.assertIs(lock.locked(), True)
+        lock.release()
+
+
+# The handler's and the outer wait's limits: far beyond the holder's SETTLE
+# pauses, so only a lock that gives the release to the wrong wait runs out.
+HANDLER_TIMEOUT = 20
+OUTER_TIMEOUT = 120
+SETTLE = 0.3
 
 SignalsThreading, SignalsPolylock = for_each_lock(Signals)
 
