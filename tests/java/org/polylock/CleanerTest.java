@@ -10,20 +10,25 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * Locks nobody closes are freed by the Cleaner once unreachable. The test keeps
- * each lock's NativeHandle (which does not refer to its Lock, so the Lock can
- * still be collected) and asks it whether its native lock was freed.
+ * Native locks nobody closes are reclaimed once their Lock is unreachable (and
+ * the pins of closed ones too). The test keeps each lock's NativeHandle (which
+ * does not refer to its Lock, so the Lock can still be collected) and asks it
+ * whether the binding's references were dropped.
  */
 class CleanerTest {
   @Test
-  void unclosedLocksAreFreedByTheCleaner() throws InterruptedException {
+  void unclosedLocksAreReclaimed() throws InterruptedException {
     int count = 20_000;
     List<NativeHandle> handles = new ArrayList<>(count);
     List<WeakReference<Lock>> locks = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
       Lock lock = new Lock();
       if (i % 2 == 0) {
-        lock.lock(); // a held lock is freed too
+        lock.lock(); // a held lock is reclaimed too
+      }
+      lock.handle(); // the state moves into a native lock
+      if (i % 3 == 0) {
+        lock.close(); // its pin goes with the rest
       }
       handles.add(lock.nativeHandle());
       locks.add(new WeakReference<>(lock));
@@ -35,13 +40,13 @@ class CleanerTest {
       Thread.sleep(10);
       freed = 0;
       for (NativeHandle handle : handles) {
-        freed += handle.isFreed() ? 1 : 0;
+        freed += handle.isReleased() && handle.isUnpinned() ? 1 : 0;
       }
       if (freed == count) {
         break;
       }
     }
-    assertEquals(count, freed, "native locks freed by the Cleaner");
+    assertEquals(count, freed, "native locks reclaimed");
     for (NativeHandle handle : handles) {
       assertTrue(handle.isClosed());
     }

@@ -2,6 +2,7 @@ package org.polylock;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,21 +10,38 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
-/** close(): idempotent, frees the native lock, safe while threads wait. */
+/**
+ * close(): idempotent, drops the native reference, safe while threads wait or
+ * race it on the fast path.
+ */
 class CloseTest {
   @Test
-  void closeFreesTheNativeLockOnceAndIsIdempotent() {
+  void closeDropsTheNativeReferenceOnceAndIsIdempotent() {
     Lock lock = new Lock();
-    assertFalse(lock.nativeHandle().isFreed());
+    lock.handle(); // the state moves into a native lock
+    NativeHandle handle = lock.nativeHandle();
+    assertFalse(handle.isReleased());
     lock.close();
     assertTrue(lock.isClosed());
-    assertTrue(lock.nativeHandle().isFreed());
+    assertTrue(handle.isReleased());
     lock.close();
     lock.close();
     assertTrue(lock.isClosed());
+  }
+
+  @Test
+  void aLockThatNeverWaitedHasNoNativeLockToClose() {
+    Lock lock = new Lock();
+    lock.lock();
+    lock.unlock();
+    assertNull(lock.nativeHandle());
+    lock.close();
+    assertTrue(lock.isClosed());
+    assertNull(lock.nativeHandle());
   }
 
   @Test
@@ -48,11 +66,16 @@ class CloseTest {
 
   @Test
   void aLockedLockMayBeClosed() {
-    Lock lock = new Lock();
-    lock.lock();
-    lock.close();
-    assertTrue(lock.nativeHandle().isFreed());
-    assertThrows(IllegalStateException.class, lock::unlock);
+    for (boolean inNative : new boolean[] {false, true}) {
+      Lock lock = new Lock();
+      if (inNative) {
+        lock.handle();
+      }
+      lock.lock();
+      lock.close();
+      assertTrue(!inNative || lock.nativeHandle().isReleased());
+      assertThrows(IllegalStateException.class, lock::unlock);
+    }
   }
 
   @Test
@@ -60,10 +83,56 @@ class CloseTest {
     Lock kept;
     try (Lock lock = new Lock()) {
       kept = lock;
+      lock.handle();
       lock.lock();
     }
     assertTrue(kept.isClosed());
-    assertTrue(kept.nativeHandle().isFreed());
+    assertTrue(kept.nativeHandle().isReleased());
+  }
+
+  /**
+   * The fast path's promise: a thread that read "open" and is about to
+   * compare-and-swap the word holds the NativeLock, and so long as it does, the
+   * word's memory stays (the pin), even after close() dropped the binding's
+   * reference. Here the test is that thread: it keeps the NativeLock across the
+   * close, its compare-and-swaps still work on live memory, and only once it
+   * lets go does the Reclaimer drop the pin.
+   */
+  @Test
+  void aFastPathThatOutlivesCloseStillHasItsWord() throws InterruptedException {
+    Lock lock = new Lock();
+    lock.handle();
+    NativeLock racer = nativeLockOf(lock);
+    NativeHandle handle = racer.handle;
+    assertTrue(handle.isPinned(), "a lock with a fast word is pinned");
+    lock.close();
+    assertTrue(handle.isReleased());
+    assertFalse(handle.isUnpinned());
+    for (int i = 0; i < 3; i++) {
+      System.gc();
+      assertTrue(racer.tryFastAcquire(), "the word is still there and free");
+      assertTrue(racer.isLocked());
+      assertTrue(racer.tryFastRelease());
+      assertFalse(handle.isUnpinned(), "pinned while a fast path can run");
+    }
+    racer = null;
+    lock = null;
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(Threads.HANG_SECONDS);
+    while (!handle.isUnpinned() && System.nanoTime() < deadline) {
+      System.gc();
+      Thread.sleep(10);
+    }
+    assertTrue(handle.isUnpinned(), "the pin goes once nobody can reach the word");
+  }
+
+  private static NativeLock nativeLockOf(Lock lock) {
+    try {
+      java.lang.reflect.Field field = Lock.class.getDeclaredField("nativeLock");
+      field.setAccessible(true);
+      return (NativeLock) field.get(lock);
+    } catch (ReflectiveOperationException e) {
+      throw new AssertionError(e);
+    }
   }
 
   /**
@@ -98,36 +167,60 @@ class CloseTest {
         Threads.awaitWaiter(lock); // mostly asleep in the kernel
       } // odd rounds: close races the threads on their way in
       lock.close();
-      assertTrue(lock.nativeHandle().isFreed(), "close() returns after the free");
+      NativeHandle handle = lock.nativeHandle();
+      if (round % 2 == 0) {
+        assertTrue(handle.isReleased(), "close() returns after the native reference is gone");
+      }
       for (Threads.Started<Object> waiter : waiters) {
         assertInstanceOf(IllegalStateException.class, waiter.thrown());
       }
+      // Odd rounds: a waiter that made the native lock after close() looked
+      // closes it itself.
+      handle = lock.nativeHandle();
+      assertTrue(handle == null || handle.isReleased());
     }
   }
 
+  /**
+   * Close races threads on every path: the Java-side state, the native fast
+   * path (no native call, only the word), and native calls (a second hammer
+   * makes them contended). Nothing crashes, every hammer ends with
+   * IllegalStateException, and the native reference is dropped.
+   */
   @Test
-  void closingWhileAnotherThreadHammersTheLockNeverCrashes() throws InterruptedException {
-    for (int round = 0; round < 50; round++) {
+  void closingWhileOtherThreadsHammerTheLockNeverCrashes() throws InterruptedException {
+    for (int round = 0; round < 90; round++) {
       Lock lock = new Lock();
-      Threads.Started<Long> hammer =
-          Threads.start("hammer " + round, () -> {
-                long done = 0;
-                try {
-                  for (;;) {
-                    lock.lock();
-                    lock.unlock();
-                    done++;
+      if (round % 3 != 0) {
+        lock.handle(); // rounds on the native fast path from the start
+      }
+      int hammers = round % 3 == 2 ? 2 : 1;
+      AtomicLong progress = new AtomicLong();
+      List<Threads.Started<Long>> started = new ArrayList<>();
+      for (int h = 0; h < hammers; h++) {
+        started.add(
+            Threads.start("hammer " + round, () -> {
+                  long done = 0;
+                  try {
+                    for (;;) {
+                      lock.lock();
+                      lock.unlock();
+                      progress.lazySet(++done);
+                    }
+                  } catch (IllegalStateException closed) {
+                    return done;
                   }
-                } catch (IllegalStateException closed) {
-                  return done;
-                }
-              });
-      while (lock.nativeHandle().callsInFlight() == 0 && !hammer.result.isDone()) {
+                }));
+      }
+      while (progress.get() < 1000 && !started.get(0).result.isDone()) {
         Thread.onSpinWait();
       }
       lock.close();
-      hammer.value();
-      assertTrue(lock.nativeHandle().isFreed());
+      for (Threads.Started<Long> hammer : started) {
+        hammer.value();
+      }
+      NativeHandle handle = lock.nativeHandle();
+      assertTrue(handle == null || handle.isReleased());
     }
   }
 }

@@ -125,7 +125,7 @@ class InterruptTest {
       // (mostly still on its way into the queue), after a few more steps, or
       // before it even got there.
       if (i % 4 != 3) {
-        while (lock.nativeHandle().callsInFlight() == 0 && !waiter.result.isDone()) {
+        while (lock.callsInFlight() == 0 && !waiter.result.isDone()) {
           Thread.onSpinWait();
         }
         for (int spin = 0; spin < (i % 4) * 50 * (i % 7); spin++) {

@@ -82,7 +82,7 @@ final class Threads {
    */
   static void awaitWaiter(Lock lock) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(HANG_SECONDS);
-    while (lock.nativeHandle().callsInFlight() == 0) {
+    while (lock.callsInFlight() == 0) {
       if (System.nanoTime() > deadline) {
         fail("no thread started waiting for the lock");
       }

@@ -32,12 +32,13 @@ final class InterruptibleWait implements StopCondition {
    *
    * @param lock the native lock, from {@code handle.enter()}
    * @param timeoutNs {@code LOCK_WAIT_FOREVER}, or a positive number of nanoseconds
-   * @return whether the lock was taken
+   * @return the status of the wait: {@code LOCK_OK} or {@code LOCK_OWNERDEAD}
+   *     (taken) or {@code LOCK_TIMEOUT}; any other is the caller's to report
    * @throws InterruptedException if the thread was interrupted while waiting
    *     (its interrupt status is then cleared)
    * @throws IllegalStateException if the lock was closed while waiting
    */
-  static boolean acquire(NativeHandle handle, long lock, long timeoutNs)
+  static int acquire(NativeHandle handle, long lock, long timeoutNs)
       throws InterruptedException {
     InterruptibleWait wait = new InterruptibleWait(handle);
     InterruptWatcher.watch(wait);
@@ -47,20 +48,14 @@ final class InterruptibleWait implements StopCondition {
     } finally {
       wait.ended = true; // the watcher forgets it on its next round
     }
-    switch (status) {
-      case LockNative.LOCK_OK:
-        return true; // an interrupt that came too late stays set, as in ReentrantLock
-      case LockNative.LOCK_TIMEOUT:
-        return false;
-      case LockNative.LOCK_EINTR:
-        if (handle.isClosed()) {
-          throw Lock.closedWhileWaiting();
-        }
-        Thread.interrupted(); // the exception carries the interrupt now
-        throw new InterruptedException("polylock: interrupted while waiting for the lock");
-      default:
-        throw new IllegalStateException("polylock: " + LockNative.lock_strerror(status));
+    if (status != LockNative.LOCK_EINTR) {
+      return status; // taken: an interrupt that came too late stays set, as in ReentrantLock
     }
+    if (handle.isClosed()) {
+      throw Lock.closedWhileWaiting();
+    }
+    Thread.interrupted(); // the exception carries the interrupt now
+    throw new InterruptedException("polylock: interrupted while waiting for the lock");
   }
 
   /** Asked on the waiting thread when the wait is disturbed. */

@@ -5,8 +5,8 @@ import java.lang.invoke.VarHandle;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The native lock behind one {@link Lock}, and the rule that keeps its memory
- * alive while any thread is inside a native call on it.
+ * The references the binding owns on one native lock, and the rule that keeps
+ * its memory alive while any thread is inside a native call on it.
  *
  * <p>One int says it all: the sign bit means "closed", the other bits count the
  * native calls in flight. A call adds one before it reads the pointer and takes
@@ -14,21 +14,28 @@ import java.util.concurrent.locks.LockSupport;
  * takes its one away again and never touches the pointer. Closing sets the bit,
  * so no new call gets in, then disturbs the threads still waiting in the lock
  * (each asks {@link #stopRequested()}, sees the bit and leaves with
- * {@code LOCK_EINTR}) until the count is zero, and only then frees. So a thread
- * blocked in {@code lock()} while another closes gets an exception, never a
- * freed futex word.
+ * {@code LOCK_EINTR}) until the count is zero, and only then drops the
+ * binding's reference. So a thread blocked in {@code lock()} while another
+ * closes gets an exception, never a freed futex word.
  *
- * <p>{@link #run()} is the close: {@link Lock#close()} runs it through its
- * {@code Cleaner.Cleanable}, and the Cleaner runs it for a lock nobody closed,
- * so it runs at most once. It must not refer to the {@link Lock}, or the Cleaner
- * would never see it unreachable.
+ * <p>The fast path ({@link NativeLock}) touches the lock's state word without
+ * a native call and without this count: counting would cost two more atomic
+ * instructions per call, as much as the lock itself. For a lock with a fast
+ * word the binding therefore holds a second reference, the <em>pin</em>, which
+ * only {@link #reclaim()} drops, once the {@link NativeLock} that every fast
+ * path goes through is unreachable: no thread can then be between reading
+ * "open" and its compare-and-swap of the word, so the word's memory outlives
+ * every fast path, whenever {@link #close()} ran.
+ *
+ * <p>This object must not refer to its {@code NativeLock}, or the {@link
+ * Reclaimer} would never see that unreachable.
  */
-final class NativeHandle implements Runnable, StopCondition {
+final class NativeHandle implements StopCondition {
   private static final int CLOSED = Integer.MIN_VALUE;
   private static final int IN_FLIGHT = Integer.MAX_VALUE;
   private static final VarHandle USES;
 
-  /** How long {@link #run()} sleeps between disturbing waiters that have not left yet. */
+  /** How long {@link #close()} sleeps between disturbing waiters that have not left yet. */
   private static final long CLOSE_RETRY_NS = 100_000;
 
   static {
@@ -40,19 +47,27 @@ final class NativeHandle implements Runnable, StopCondition {
   }
 
   private final long pointer;
+  private final boolean pinned;
 
-  private volatile boolean nativeFreed;
+  private volatile boolean released;
+  private volatile boolean unpinned;
 
   /** Closed bit and calls in flight; updated through {@link #USES}. */
   @SuppressWarnings("unused")
   private volatile int uses;
 
-  NativeHandle() {
-    long created = LockNative.lock_new();
-    if (created == 0) {
-      throw new OutOfMemoryError("polylock: lock_new could not allocate a lock");
-    }
-    pointer = created;
+  /**
+   * Takes over one reference to {@code pointer} (dropped by {@link #close()}),
+   * and, when {@code pinned}, a second one (dropped by {@link #reclaim()}).
+   */
+  NativeHandle(long pointer, boolean pinned) {
+    this.pointer = pointer;
+    this.pinned = pinned;
+  }
+
+  /** The native lock, borrowed: for {@link Lock#handle()}, never for a call. */
+  long pointer() {
+    return pointer;
   }
 
   /**
@@ -63,7 +78,7 @@ final class NativeHandle implements Runnable, StopCondition {
   long enter() {
     long lock = tryEnter();
     if (lock == 0) {
-      throw new IllegalStateException("polylock: the lock is closed");
+      throw Lock.closed();
     }
     return lock;
   }
@@ -82,9 +97,19 @@ final class NativeHandle implements Runnable, StopCondition {
     USES.getAndAdd(this, -1);
   }
 
-  /** Whether the native lock has been freed (by close or by the Cleaner), for the tests. */
-  boolean isFreed() {
-    return nativeFreed;
+  /** Whether {@link #close()} has dropped the binding's reference, for the tests. */
+  boolean isReleased() {
+    return released;
+  }
+
+  /** Whether the pin (if any) has been dropped too: nothing of the binding's is left. */
+  boolean isUnpinned() {
+    return unpinned;
+  }
+
+  /** Whether this handle holds a pin, i.e. its lock has a fast-path word. */
+  boolean isPinned() {
+    return pinned;
   }
 
   /** How many native calls are using the lock right now, for the tests. */
@@ -102,18 +127,35 @@ final class NativeHandle implements Runnable, StopCondition {
     return isClosed();
   }
 
-  /** Closes: no new calls, waiters woken, then the native lock freed. */
-  @Override
-  public void run() {
-    USES.getAndBitwiseOr(this, CLOSED);
+  /**
+   * Closes: no new calls, waiters woken, then the binding's reference dropped.
+   * Only the first call does it; a concurrent second one returns at once.
+   */
+  void close() {
+    if (((int) USES.getAndBitwiseOr(this, CLOSED) & CLOSED) != 0) {
+      return;
+    }
     // A waiter may still be on its way into the lock's queue, where one
     // lock_interrupt would miss it; so disturb again until everyone has left.
-    // The native lock is ours to touch here: nobody frees it but this method.
+    // The native lock is ours to touch here: nobody drops our reference but
+    // this method.
     while ((uses & IN_FLIGHT) != 0) {
       LockNative.lock_interrupt(pointer);
       LockSupport.parkNanos(CLOSE_RETRY_NS);
     }
     LockNative.lock_free(pointer);
-    nativeFreed = true;
+    released = true;
+  }
+
+  /**
+   * Run by the {@link Reclaimer} once the {@code NativeLock} is unreachable:
+   * closes it if nobody did, then drops the pin.
+   */
+  void reclaim() {
+    close();
+    if (pinned) {
+      LockNative.lock_free(pointer);
+    }
+    unpinned = true;
   }
 }
