@@ -1,6 +1,8 @@
 """The surface of the lock: arguments, errors, with, repr, weakrefs, pickling,
 TIMEOUT_MAX and fork -- the same assertions on threading.Lock and polylock.Lock."""
 import copy
+import decimal
+import fractions
 import math
 import os
 import pickle
@@ -8,6 +10,7 @@ import sys
 import threading
 import time
 import unittest
+import warnings
 import weakref
 
 import polylock
@@ -312,6 +315,102 @@ class SameAsThreadingLock(unittest.TestCase):
                     held = polylock.Lock()
                     held.acquire()
                     self.assertEqual(self.outcome(held, args, kwargs), reference)
+
+
+def next_float(x, direction):
+    """The float next to x towards direction (math.nextafter, which 3.8 lacks)."""
+    if hasattr(math, "nextafter"):
+        return math.nextafter(x, direction)
+    import struct
+    bits = struct.unpack("<q", struct.pack("<d", x))[0]
+    bits += 1 if (direction > x) == (x >= 0) else -1
+    return struct.unpack("<d", struct.pack("<q", bits))[0]
+
+
+class TimeoutEdgesSameAsThreadingLock(unittest.TestCase):
+    """Issue 14 §3: every edge of the conversion from a Python timeout to
+    polylock's nanoseconds, against threading.Lock as the peer. Each value is
+    passed as acquire(True, t), acquire(False, t), acquire(timeout=t),
+    acquire(blocking=False, timeout=t) and __enter__(True, t); the outcome --
+    the value returned, or the exception's type and message, and any warning --
+    must be the same, on a free lock and, where no wait can follow, a held one."""
+
+    TIMEOUT_MAX = threading.TIMEOUT_MAX
+    NS_LIMIT_SECONDS = 2**63 // 10**9  # the largest whole second in int64 nanoseconds
+    EDGES = [
+        # zero, and what rounds to it or away from it
+        0, 0.0, -0.0, 5e-324, 1e-300, 1e-10, 4.9e-10, 5e-10, 1e-9, 1.5e-9, 1e-6, 1e-3,
+        -5e-324, -1e-300, -1e-10, -1e-9,
+        # "unset" (-1) and its neighbours: rounding is away from zero, to whole ns
+        -1, -1.0, -0.9999999999, -0.99999999999, -1.0000000001, -1.00000000001,
+        next_float(-1.0, 0), next_float(-1.0, -2), -0.5, -1.5, -2, -2.0, -10**9,
+        # not numbers and infinities
+        math.nan, -math.nan, math.inf, -math.inf,
+        # huge: the limit of int64 nanoseconds, and of PY_TIMEOUT_MAX microseconds
+        1e300, -1e300, 1e18, 9.2e9, 9.3e9, float(NS_LIMIT_SECONDS), NS_LIMIT_SECONDS,
+        NS_LIMIT_SECONDS + 1, -NS_LIMIT_SECONDS, -NS_LIMIT_SECONDS - 1,
+        TIMEOUT_MAX, next_float(TIMEOUT_MAX, math.inf), next_float(TIMEOUT_MAX, 0),
+        TIMEOUT_MAX + 1, TIMEOUT_MAX * 2, int(TIMEOUT_MAX), int(TIMEOUT_MAX) + 1,
+        2**31, 2**32, 2**63, 2**64, -2**63, 10**30, -10**30,
+        # small ints, bools (ints: True is one second), other number types
+        1, 2, True, False, Index(0), Index(1), Index(-1), Index(-2), Index(2**70),
+        fractions.Fraction(1, 2), decimal.Decimal("0.5"), decimal.Decimal("nan"), 1 + 0j,
+        # not numbers at all
+        None, "1", b"1", [], float,
+    ]
+    TINY = 1e-3  # a valid timeout this small may also be tried on a held lock
+
+    @staticmethod
+    def outcome(call):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                result = ("returned", call())
+            except Exception as error:  # the comparison is the test
+                result = (type(error), str(error))
+        return result + (tuple((w.category, str(w.message)) for w in caught),)
+
+    @staticmethod
+    def calls(timeout):
+        return [
+            ("acquire(True, t)", lambda lock: lock.acquire(True, timeout)),
+            ("acquire(False, t)", lambda lock: lock.acquire(False, timeout)),
+            ("acquire(timeout=t)", lambda lock: lock.acquire(timeout=timeout)),
+            ("acquire(blocking=False, timeout=t)",
+             lambda lock: lock.acquire(blocking=False, timeout=timeout)),
+            ("__enter__(True, t)", lambda lock: lock.__enter__(True, timeout)),
+        ]
+
+    def small_enough_to_wait(self, timeout):
+        try:
+            return 0 <= timeout <= self.TINY
+        except TypeError:
+            return False
+
+    def test_edge_values(self):
+        for timeout in self.EDGES:
+            for name, call in self.calls(timeout):
+                with self.subTest(call=name, timeout=timeout):
+                    reference = self.outcome(lambda: call(threading.Lock()))
+                    self.assertEqual(self.outcome(lambda: call(polylock.Lock())), reference)
+                    if reference[0] != "returned" or self.small_enough_to_wait(timeout):
+                        held = {}
+                        for kind, Lock in (("threading", threading.Lock),
+                                           ("polylock", polylock.Lock)):
+                            lock = Lock()
+                            lock.acquire()
+                            held[kind] = self.outcome(lambda: call(lock))
+                        self.assertEqual(held["polylock"], held["threading"])
+
+    def test_the_table_covers_each_kind_of_outcome(self):
+        """The table is not vacuous: it holds values each lock accepts and each
+        exception type threading.Lock raises for a timeout."""
+        seen = set()
+        for timeout in self.EDGES:
+            seen.add(self.outcome(lambda: threading.Lock().acquire(True, timeout))[0])
+        for kind in ("returned", ValueError, OverflowError, TypeError):
+            self.assertIn(kind, seen)
+
 
 if __name__ == "__main__":
     unittest.main()
