@@ -23,6 +23,14 @@
 //   release (an error that changes nothing) from a real one.
 // * After the step that drops the guard, a release touches only the waiter it
 //   chose, never the lock: the new owner may free the lock at once.
+// * A stop function is asked only while its thread is out of the queue and
+//   holds nothing: before the first sleep, and after a disturbance (a signal
+//   handler ran, or interrupt()) has taken the waiter out of the queue. So
+//   the code it runs (Python's signal handlers, say) may use this very lock
+//   as it would outside the wait: no release can hand the lock to a wait
+//   that is suspended in its stop function. A waiter that carries on queues
+//   again in the order of its first park, keeping its place and its age for
+//   the hand-off.
 #include "lock.hpp"
 
 #include "wait.hpp"
@@ -55,8 +63,13 @@ enum Signal : std::uint32_t {
 
 }  // namespace
 
-// Why a waiter wants out of the queue before a release picked it.
-enum class Leaving { no, timed_out, stopped };
+// How a wait in the queue ended.
+enum class WaitEnd {
+  acquired,    // this waiter holds the lock (handed off to it, or taken)
+  woken,       // a release freed the lock for this waiter to try again
+  timed_out,   // the deadline passed; the waiter has left the queue
+  disturbed,   // an interruptible waiter was disturbed and has left the queue
+};
 
 namespace {
 
@@ -140,11 +153,15 @@ void Lock::unlock_queue(std::uint32_t set_bits, std::uint32_t clear_bits) noexce
   if (seen & queue_sleepers_bit) wake_all(state_);
 }
 
+// In the order of first park: a newcomer goes to the back, and a waiter that
+// left to ask its stop function goes back to its place among the others.
 void Lock::enqueue(Waiter& waiter) noexcept {
-  waiter.next = nullptr;
-  waiter.prev = tail_;
-  (tail_ ? tail_->next : head_) = &waiter;
-  tail_ = &waiter;
+  Waiter* before = tail_;
+  while (before && before->parked_since > waiter.parked_since) before = before->prev;
+  waiter.prev = before;
+  waiter.next = before ? before->next : head_;
+  (waiter.next ? waiter.next->prev : tail_) = &waiter;
+  (before ? before->next : head_) = &waiter;
 }
 
 // Under the guard. Returns false if a release has unlinked the waiter already;
@@ -162,41 +179,37 @@ bool Lock::leave_queue(Waiter& waiter) noexcept {
   return true;
 }
 
-// Sleeps until a release unlinks the waiter and returns its final signal
-// (woken or handed_off), or until the waiter leaves the queue on a timeout or
-// a stop (returns parked). `leaving` says why it wanted out: it may be set
-// with a final signal too, when a release chose the waiter as it was leaving.
-// With `ask_stop_now`, stop is asked before the first sleep, and the flag is
-// cleared; it stays set if a release chose the waiter before it was asked.
-std::uint32_t Lock::wait_in_queue(Waiter& waiter, std::int64_t deadline, StopFn stop,
-                                  void* context, bool& ask_stop_now, Leaving& leaving) noexcept {
+// Sleeps until a release unlinks the waiter, or until the waiter leaves the
+// queue on its deadline or, if interruptible, on a disturbance (a signal
+// handler ran on this thread, or interrupt() marked it). A waiter that a
+// release chose just as it was leaving takes what the release gives.
+WaitEnd Lock::wait_in_queue(Waiter& waiter, std::int64_t deadline) noexcept {
   for (;;) {
-    const std::uint32_t signal = waiter.signal.load(std::memory_order_acquire);
-    if (signal == woken || signal == handed_off) return signal;
-    if (signal == pending || leaving != Leaving::no) {  // the final signal is on its way
+    std::uint32_t signal = waiter.signal.load(std::memory_order_acquire);
+    if (signal == handed_off) return WaitEnd::acquired;
+    if (signal == woken) return WaitEnd::woken;
+    if (signal == pending) {  // the final signal is on its way
       wait_on(waiter.signal, signal, no_deadline);
       continue;
     }
-    WakeReason reason = WakeReason::interrupted;
-    if (signal == interrupted) {
-      // Back to parked before stop is asked, so that an interrupt arriving
-      // while stop runs sets the signal again and is heard on the next turn.
-      // A CAS, because a release may have unlinked the waiter meanwhile.
-      std::uint32_t expected = interrupted;
-      if (!waiter.signal.compare_exchange_strong(expected, parked, std::memory_order_relaxed))
-        continue;
-    } else if (!ask_stop_now) {
-      reason = wait_on(waiter.signal, parked, deadline);
+    WaitEnd leaving = WaitEnd::disturbed;
+    if (signal == parked) {
+      const WakeReason reason = wait_on(waiter.signal, parked, deadline);
+      if (reason == WakeReason::timed_out) {
+        leaving = WaitEnd::timed_out;
+      } else if (reason != WakeReason::interrupted || !waiter.interruptible) {
+        continue;  // woken, spuriously, or by a signal this wait ignores
+      }
     }
-    ask_stop_now = false;
-    if (reason == WakeReason::timed_out) {
-      leaving = Leaving::timed_out;
-    } else if (reason == WakeReason::interrupted && stop && stop(context)) {
-      leaving = Leaving::stopped;
-    } else {
-      continue;  // woken, spuriously or by a signal that stop let pass
-    }
-    if (leave_queue(waiter)) return parked;
+    if (leave_queue(waiter)) return leaving;
+    // A release unlinked this waiter first: wait for what it gives.
+    while ((signal = waiter.signal.load(std::memory_order_acquire)) == pending)
+      wait_on(waiter.signal, pending, no_deadline);
+    if (signal == handed_off) return WaitEnd::acquired;
+    // Woken as it left: a timed-out waiter tries once; a disturbed one goes
+    // round, tries, and asks stop if it must wait -- the wake is not lost.
+    if (leaving == WaitEnd::disturbed) return WaitEnd::disturbed;
+    return try_acquire() ? WaitEnd::acquired : WaitEnd::timed_out;
   }
 }
 
@@ -208,12 +221,19 @@ Acquired Lock::acquire_slow(std::int64_t timeout_ns, StopFn stop, void* context)
   waiter.interruptible = stop != nullptr;
   // interrupt() reaches queued waiters only. So that a stop request made
   // while this thread was not queued is heard all the same, stop is asked
-  // before the first sleep (the request may predate this call), and again
-  // whenever interrupt() ran since the waiter last queued.
-  bool ask_stop_now = stop != nullptr;
+  // before the first sleep (the request may predate this call), after every
+  // disturbance, and again whenever interrupt() ran since it was last asked.
+  bool ask_stop = stop != nullptr;
   std::uint32_t interrupts_seen = 0;
   for (;;) {
     if (try_acquire() || spin_for_unlock()) return Acquired::yes;
+    if (ask_stop) {
+      // Out of the queue and holding nothing: stop may even take this lock.
+      ask_stop = false;
+      interrupts_seen = interrupts_.load(std::memory_order_acquire);
+      if (stop(context)) return Acquired::stopped;
+      continue;  // the lock may have come free while stop ran
+    }
 
     lock_queue();
     const std::uint32_t seen = state_.load(std::memory_order_relaxed);
@@ -221,29 +241,29 @@ Acquired Lock::acquire_slow(std::int64_t timeout_ns, StopFn stop, void* context)
       unlock_queue(0, 0);
       return Acquired::yes;
     }
+    if (stop && interrupts_.load(std::memory_order_relaxed) != interrupts_seen) {
+      unlock_queue(0, 0);  // an interrupt this waiter could not see: ask first
+      ask_stop = true;
+      continue;
+    }
     if (waiter.parked_since == 0) waiter.parked_since = monotonic_now_ns();
     waiter.signal.store(parked, std::memory_order_relaxed);
     enqueue(waiter);
-    if (stop && interrupts_ != interrupts_seen) ask_stop_now = true;
-    interrupts_seen = interrupts_;
     // has_waiters_bit is set in the same step that drops the guard. From then
     // on a release must come through the guard and will find this waiter.
     unlock_queue(has_waiters_bit, 0);
 
-    Leaving leaving = Leaving::no;
-    const std::uint32_t signal =
-        wait_in_queue(waiter, deadline, stop, context, ask_stop_now, leaving);
-    if (leaving == Leaving::no) {
-      if (signal == handed_off) return Acquired::yes;
-      continue;  // woken: try again, and park again at the back, keeping parked_since
+    switch (wait_in_queue(waiter, deadline)) {
+      case WaitEnd::acquired:
+        return Acquired::yes;
+      case WaitEnd::timed_out:
+        return Acquired::timed_out;
+      case WaitEnd::disturbed:
+        ask_stop = true;
+        break;
+      case WaitEnd::woken:
+        break;  // try again, and park again in the order of the first park
     }
-    // A release may have chosen this waiter as it was leaving. A timed-out
-    // waiter keeps what it can get; a stopped one passes it on, so that the
-    // release's wake-up is not lost on a waiter that is going away.
-    const bool got = signal == handed_off || (signal == woken && try_acquire());
-    if (leaving == Leaving::timed_out) return got ? Acquired::yes : Acquired::timed_out;
-    if (got) release();
-    return Acquired::stopped;
   }
 }
 
@@ -283,7 +303,9 @@ bool Lock::release_slow() noexcept {
 
 void Lock::interrupt() noexcept {
   lock_queue();
-  ++interrupts_;
+  // Release: a waiter that sees the new count also sees the stop condition
+  // its caller set before calling interrupt().
+  interrupts_.fetch_add(1, std::memory_order_release);
   for (Waiter* waiter = head_; waiter; waiter = waiter->next) {
     if (!waiter->interruptible) continue;
     waiter->signal.store(interrupted, std::memory_order_relaxed);
@@ -294,7 +316,7 @@ void Lock::interrupt() noexcept {
 
 void Lock::reinit() noexcept {
   head_ = tail_ = nullptr;
-  interrupts_ = 0;
+  interrupts_.store(0, std::memory_order_relaxed);
   state_.store(0, std::memory_order_release);
 }
 

@@ -21,7 +21,7 @@ enum class Acquired { yes, timed_out, stopped };
 using StopFn = int (*)(void* context);
 
 struct Waiter;
-enum class Leaving;
+enum class WaitEnd;
 
 class Lock {
  public:
@@ -95,13 +95,14 @@ class Lock {
   bool spin_for_unlock() noexcept;
   void enqueue(Waiter& waiter) noexcept;
   bool leave_queue(Waiter& waiter) noexcept;
-  std::uint32_t wait_in_queue(Waiter& waiter, std::int64_t deadline, StopFn stop,
-                              void* context, bool& ask_stop_now, Leaving& leaving) noexcept;
+  WaitEnd wait_in_queue(Waiter& waiter, std::int64_t deadline) noexcept;
   void lock_queue() noexcept;
   void unlock_queue(std::uint32_t set_bits, std::uint32_t clear_bits) noexcept;
 
   std::atomic<std::uint32_t> state_{0};
-  std::uint32_t interrupts_ = 0;  // guarded by queue_bit: interrupt() calls, wrapping
+  // interrupt() calls, wrapping; written under queue_bit, read without it by
+  // a waiter about to ask its stop function.
+  std::atomic<std::uint32_t> interrupts_{0};
   Waiter* head_ = nullptr;  // guarded by queue_bit
   Waiter* tail_ = nullptr;  // guarded by queue_bit
 };

@@ -259,10 +259,12 @@ TEST(Interruptible, WaitGoesOnWhenStopSaysCarryOn) {
     lock.interrupt();
     heard = eventually([&] { return probe.asked.load() > before; });
   }
-  EXPECT_TRUE(lock.has_parked_waiters());  // still waiting, still queued
+  // Still waiting: queued again once stop said carry on.
+  const bool queued_again = eventually([&] { return lock.has_parked_waiters(); });
   EXPECT_TRUE(lock.release());
   waiter.thread.join();
   ASSERT_TRUE(heard) << "an interrupt was not asked about";
+  EXPECT_TRUE(queued_again);
   EXPECT_EQ(waiter.got.load(), Acquired::yes);
   EXPECT_GE(probe.asked.load(), 4);
 }
@@ -325,6 +327,51 @@ TEST(Interruptible, InterruptBetweenTwoQueueingsIsHeard) {
     return;
   }
   GTEST_SKIP() << "every attempt was slower than the 1 ms hand-off";
+}
+
+// A stop function that, when asked after a disturbance, takes the lock its
+// own thread waits on -- what a Python signal handler does that uses the
+// lock the interrupted acquire waits for.
+struct ReentrantStop {
+  Lock* lock = nullptr;
+  std::atomic<int> asked{0};
+  std::atomic<bool> inner_waiting{false};
+  std::atomic<Acquired> inner{Acquired::stopped};
+};
+
+int take_the_same_lock(void* context) {
+  auto* probe = static_cast<ReentrantStop*>(context);
+  if (probe->asked.fetch_add(1) != 1) return 0;  // only the ask after the interrupt
+  probe->inner_waiting.store(true);
+  // Bounded, so that the bug fails the test rather than hanging it.
+  const Acquired inner = probe->lock->acquire(5'000 * ms_ns);
+  probe->inner.store(inner);
+  if (inner == Acquired::yes) probe->lock->release();
+  return 0;
+}
+
+TEST(Interruptible, StopMayTakeTheLockItsThreadWaitsOn) {
+  // The outer wait has waited well past the 1 ms hand-off when the holder
+  // releases, while the stop function waits on the same lock. The lock must
+  // go to the stop function's acquire, as it would outside the wait, not be
+  // handed to the suspended outer wait (which would leave the inner one to
+  // time out). Then the outer wait goes on and gets the lock too.
+  Lock lock;
+  ASSERT_TRUE(lock.try_acquire());
+  ReentrantStop probe;
+  probe.lock = &lock;
+  std::atomic<Acquired> outer{Acquired::stopped};
+  std::thread waiter([&] { outer = lock.acquire(-1, take_the_same_lock, &probe); });
+  ASSERT_TRUE(eventually([&] { return probe.asked.load() >= 1 && lock.has_parked_waiters(); }));
+  lock.interrupt();
+  ASSERT_TRUE(eventually([&] { return probe.inner_waiting.load() && lock.has_parked_waiters(); }));
+  std::this_thread::sleep_for(milliseconds(5));  // every waiter is due a hand-off now
+  EXPECT_TRUE(lock.release());
+  waiter.join();
+  EXPECT_EQ(probe.inner.load(), Acquired::yes);
+  EXPECT_EQ(outer.load(), Acquired::yes);
+  EXPECT_TRUE(lock.locked());
+  EXPECT_TRUE(lock.release());
 }
 
 TEST(Interruptible, StopRequestedBeforeTheWaiterQueuedIsHeard) {

@@ -96,9 +96,11 @@ POLYLOCK_API int lock_locked(const lock_t *lock);
 /* ---- Since 1.1 ------------------------------------------------------------ */
 
 /* Asked on the waiting thread whether to give up the wait; nonzero gives up.
- * It may call back into polylock, but must not wait on `lock` itself, nor
- * call lock_interrupt(lock): that would disturb its own wait, and so ask
- * again, for ever. */
+ * (1.2) It is asked only while its thread is out of the lock's queue and holds
+ * nothing, so it may do what code outside the wait may do, including taking
+ * and releasing `lock` itself (as a Python signal handler that uses the lock
+ * its interrupted acquire waits on). It must not call lock_interrupt(lock):
+ * that would make its own wait ask again, for ever. */
 typedef int (*lock_stop_fn)(void *context);
 
 /* lock_acquire, with a wait that can be given up. `stop(context)` is asked
@@ -108,8 +110,9 @@ typedef int (*lock_stop_fn)(void *context);
  * sleeps; if it returns nonzero the call returns LOCK_EINTR and nothing is
  * taken. (So a stop condition set before a lock_interrupt is heard even when
  * the wait had not begun yet.) Otherwise the wait goes on to the same
- * deadline, keeping its place among the waiters. A NULL `stop` never gives
- * up (the call is then lock_acquire). */
+ * deadline, keeping its place among the waiters (the order of first park) and
+ * its waiting time for the hand-off. A NULL `stop` never gives up (the call
+ * is then lock_acquire). */
 POLYLOCK_API int lock_acquire_interruptible(lock_t *lock, int64_t timeout_ns,
                                             lock_stop_fn stop, void *context);
 
