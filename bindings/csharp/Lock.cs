@@ -16,12 +16,17 @@ namespace PolyLock;
 /// <para>Timeouts run on a monotonic clock, with one deadline fixed when the call
 /// starts. Newcomers may take a free lock ahead of sleeping waiters, but a waiter that
 /// has waited about 1 ms is handed the lock by the next <see cref="Exit"/>.</para>
-/// <para>The native lock is owned by a <see cref="System.Runtime.InteropServices.SafeHandle"/>:
-/// <see cref="Dispose"/> frees it once no thread is inside a call, and an undisposed lock is
-/// freed by the finalizer. Every member is thread-safe; after <see cref="Dispose"/>, every
-/// member but <see cref="Dispose"/> throws <see cref="ObjectDisposedException"/>.</para>
+/// <para>An uncontended <see cref="Enter()"/>, <see cref="TryEnter()"/> or <see cref="Exit"/>
+/// is one <see cref="Interlocked.CompareExchange(ref uint, uint, uint)"/> on the native
+/// lock's state word (the fast-path contract of <c>lock.h</c>); only a contended call goes
+/// into the native library.</para>
+/// <para>The native lock is owned by a <see cref="System.Runtime.InteropServices.SafeHandle"/>.
+/// Every member is thread-safe, and <see cref="Dispose"/> racing calls on other threads never
+/// frees memory a call is using (see <see cref="Dispose"/> for when the memory goes). After
+/// <see cref="Dispose"/>, every member but <see cref="Dispose"/> throws
+/// <see cref="ObjectDisposedException"/>.</para>
 /// </remarks>
-public sealed partial class Lock : IDisposable
+public sealed unsafe partial class Lock : IDisposable
 {
     private const long WaitForever = -1;
     private const long NanosecondsPerMillisecond = 1_000_000;
@@ -33,17 +38,39 @@ public sealed partial class Lock : IDisposable
     // count keeps the lock from being freed.
     private readonly IntPtr _native;
 
+    // The fast-path word (lock_fast_word), or null for a kind of lock without
+    // one (a named lock) and after Dispose. A call that read it non-null may
+    // still use it after Dispose: the word lives until the finalizer frees the
+    // lock, and that cannot happen while a call runs, because every fast path
+    // ends in GC.KeepAlive(this).
+    private uint* _word;
+
+    private int _disposed;
+
+    // Takes over one reference to a native lock (lock_new, lock_ref or lock_open
+    // made it); the handle must be valid.
+    private Lock(LockHandle handle)
+    {
+        _handle = handle;
+        _native = handle.DangerousGetHandle();
+        _word = LockApi.lock_fast_word(_native);
+    }
+
     /// <summary>Creates an unlocked lock.</summary>
     /// <exception cref="OutOfMemoryException">The native lock could not be allocated.</exception>
     public Lock()
+        : this(Valid(LockApi.lock_new()))
     {
-        _handle = LockApi.lock_new();
-        if (_handle.IsInvalid)
+    }
+
+    private static LockHandle Valid(LockHandle handle)
+    {
+        if (handle.IsInvalid)
         {
-            _handle.Dispose();
+            handle.Dispose();
             throw new OutOfMemoryException("polylock: lock_new could not allocate a lock");
         }
-        _native = _handle.DangerousGetHandle();
+        return handle;
     }
 
     /// <summary>The version of the native polylock library in use, "MAJOR.MINOR.PATCH".</summary>
@@ -57,57 +84,85 @@ public sealed partial class Lock : IDisposable
     {
         get
         {
-            IntPtr native = Use();
-            try
+            uint* word = _word;
+            if (word != null)
             {
-                return LockApi.lock_locked(native) == 1;
+                // Bit 0 is set exactly while the lock is held (lock.h).
+                bool held = (Volatile.Read(ref *word) & LockApi.LOCK_FAST_HELD) != 0;
+                GC.KeepAlive(this);
+                return held;
             }
-            finally
-            {
-                Done();
-            }
+            return IsLockedSlow();
         }
     }
 
     /// <summary>Enters the lock, waiting as long as it takes.</summary>
+    /// <exception cref="AbandonedLockException">The lock was entered, but its previous
+    /// holder's process died while holding it (named locks only); the lock is held.</exception>
     /// <exception cref="ObjectDisposedException">The lock has been disposed.</exception>
-    public void Enter() => Acquire(WaitForever);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Enter()
+    {
+        if (!TryTakeFast())
+        {
+            Acquire(WaitForever);
+        }
+    }
 
     /// <summary>Enters the lock, waiting until it is free or <paramref name="cancellationToken"/>
     /// is cancelled.</summary>
     /// <param name="cancellationToken">Ends the wait; the lock is then not entered.</param>
     /// <exception cref="OperationCanceledException">The token was cancelled before the lock
     /// was entered; the lock was not entered.</exception>
+    /// <exception cref="AbandonedLockException">The lock was entered, but its previous
+    /// holder's process died while holding it (named locks only); the lock is held.</exception>
     /// <exception cref="ObjectDisposedException">The lock has been disposed.</exception>
     public void Enter(CancellationToken cancellationToken) => AcquireCancelable(WaitForever, cancellationToken);
 
     /// <summary>Enters the lock if it is free right now, without waiting.</summary>
     /// <returns><see langword="true"/> if the lock was entered.</returns>
+    /// <exception cref="AbandonedLockException">The lock was entered, but its previous
+    /// holder's process died while holding it (named locks only); the lock is held.</exception>
     /// <exception cref="ObjectDisposedException">The lock has been disposed.</exception>
-    public bool TryEnter() => Acquire(0);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryEnter() => TryTakeFast() || Acquire(0);
 
-    /// <summary>Enters the lock, waiting at most <paramref name="millisecondsTimeout"/>.</summary>
-    /// <param name="millisecondsTimeout">How long to wait: 0 does not wait, -1
-    /// (<see cref="Timeout.Infinite"/>) waits as long as it takes.</param>
+    /// <summary>Enters the lock, waiting at most <paramref name="millisecondsTimeout"/>
+    /// milliseconds.</summary>
+    /// <param name="millisecondsTimeout">How long to wait, in milliseconds: 0 does not wait,
+    /// -1 (<see cref="Timeout.Infinite"/>) waits as long as it takes.</param>
     /// <returns><see langword="true"/> if the lock was entered.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="millisecondsTimeout"/> is
-    /// less than -1.</exception>
+    /// less than -1 (the rule of <see cref="System.Threading.Lock.TryEnter(int)"/>); checked
+    /// before anything else.</exception>
+    /// <exception cref="AbandonedLockException">The lock was entered, but its previous
+    /// holder's process died while holding it (named locks only); the lock is held.</exception>
     /// <exception cref="ObjectDisposedException">The lock has been disposed.</exception>
     public bool TryEnter(int millisecondsTimeout)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(millisecondsTimeout, -1);
-        return Acquire(millisecondsTimeout == -1 ? WaitForever : millisecondsTimeout * NanosecondsPerMillisecond);
+        return TryTakeFast() ||
+               Acquire(millisecondsTimeout == -1 ? WaitForever : millisecondsTimeout * NanosecondsPerMillisecond);
     }
 
     /// <summary>Enters the lock, waiting at most <paramref name="timeout"/>.</summary>
     /// <param name="timeout">How long to wait: <see cref="TimeSpan.Zero"/> does not wait,
-    /// <see cref="Timeout.InfiniteTimeSpan"/> (-1 ms) waits as long as it takes.</param>
+    /// <see cref="Timeout.InfiniteTimeSpan"/> (-1 ms) waits as long as it takes. The wait keeps
+    /// the full resolution of the <see cref="TimeSpan"/> (100 ns ticks).</param>
     /// <returns><see langword="true"/> if the lock was entered.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/>, in whole
-    /// milliseconds, is less than -1 or greater than <see cref="int.MaxValue"/> (the rule of
-    /// <see cref="System.Threading.Lock.TryEnter(TimeSpan)"/>).</exception>
+    /// milliseconds (truncated toward zero), is less than -1 or greater than
+    /// <see cref="int.MaxValue"/> (the rule of
+    /// <see cref="System.Threading.Lock.TryEnter(TimeSpan)"/>); checked before anything
+    /// else.</exception>
+    /// <exception cref="AbandonedLockException">The lock was entered, but its previous
+    /// holder's process died while holding it (named locks only); the lock is held.</exception>
     /// <exception cref="ObjectDisposedException">The lock has been disposed.</exception>
-    public bool TryEnter(TimeSpan timeout) => Acquire(ToNanoseconds(timeout));
+    public bool TryEnter(TimeSpan timeout)
+    {
+        long timeoutNs = ToNanoseconds(timeout);
+        return TryTakeFast() || Acquire(timeoutNs);
+    }
 
     /// <summary>Enters the lock, waiting at most <paramref name="timeout"/> or until
     /// <paramref name="cancellationToken"/> is cancelled.</summary>
@@ -119,6 +174,8 @@ public sealed partial class Lock : IDisposable
     /// range, as for <see cref="TryEnter(TimeSpan)"/>.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled before the lock
     /// was entered; the lock was not entered.</exception>
+    /// <exception cref="AbandonedLockException">The lock was entered, but its previous
+    /// holder's process died while holding it (named locks only); the lock is held.</exception>
     /// <exception cref="ObjectDisposedException">The lock has been disposed.</exception>
     public bool TryEnter(TimeSpan timeout, CancellationToken cancellationToken) =>
         AcquireCancelable(ToNanoseconds(timeout), cancellationToken);
@@ -128,27 +185,25 @@ public sealed partial class Lock : IDisposable
     /// <exception cref="SynchronizationLockException">The lock is not locked; nothing
     /// changed.</exception>
     /// <exception cref="ObjectDisposedException">The lock has been disposed.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Exit()
     {
-        IntPtr native = Use();
-        int status;
-        try
+        uint* word = _word;
+        if (word != null &&
+            Interlocked.CompareExchange(ref *word, LockApi.LOCK_FAST_FREE, LockApi.LOCK_FAST_HELD) == LockApi.LOCK_FAST_HELD)
         {
-            status = LockApi.lock_release(native);
+            GC.KeepAlive(this);
+            return;
         }
-        finally
-        {
-            Done();
-        }
-        if (status != LockApi.LOCK_OK)
-        {
-            ThrowExitFailed(status);
-        }
+        ExitSlow();
     }
 
     /// <summary>Enters the lock and returns a scope whose <see cref="Scope.Dispose"/> exits
     /// it, for <c>using (l.EnterScope()) { ... }</c>.</summary>
     /// <returns>The scope that exits the lock when disposed.</returns>
+    /// <exception cref="AbandonedLockException">The lock was entered, but its previous
+    /// holder's process died while holding it (named locks only); the lock is held and no
+    /// scope is returned, so the catch block must <see cref="Exit"/> it.</exception>
     /// <exception cref="ObjectDisposedException">The lock has been disposed.</exception>
     public Scope EnterScope()
     {
@@ -156,13 +211,53 @@ public sealed partial class Lock : IDisposable
         return new Scope(this);
     }
 
-    /// <summary>Frees the native lock once no thread is inside a call on it (a thread
-    /// blocked in <see cref="Enter()"/> keeps it alive until it returns). Calling it again
-    /// does nothing; every other member then throws <see cref="ObjectDisposedException"/>.
-    /// </summary>
-    public void Dispose() => _handle.Dispose();
+    /// <summary>Ends this object's use of the native lock. Calling it again does nothing;
+    /// every other member then throws <see cref="ObjectDisposedException"/>. A held lock may
+    /// be disposed.</summary>
+    /// <remarks>
+    /// <para>A call already running on another thread finishes on a live lock: Dispose
+    /// never frees memory a call is using. For a lock with a fast-path word (one made by
+    /// <see cref="Lock()"/> or wrapped by <see cref="FromHandle"/>) that word is read without a
+    /// native call, so this object's reference to the native lock is dropped
+    /// (<c>lock_free</c>) by the finalizer once the garbage collector finds the object
+    /// unreachable -- then no call can be running on it. A named lock (<see cref="Open"/>)
+    /// has no such word: its handle is closed as soon as no call is inside the native
+    /// library (a thread blocked in <see cref="Enter()"/> keeps it open until it
+    /// returns).</para>
+    /// <para>A thread blocked in <see cref="Enter()"/> on a disposed lock can no longer be
+    /// released through this object: use a timeout or a token if you might dispose a lock
+    /// that threads wait on.</para>
+    /// </remarks>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+        bool fast = _word != null;
+        _word = null;
+        if (!fast)
+        {
+            _handle.Dispose();
+        }
+    }
 
+    // The fast path of lock.h: one compare-and-swap, free -> held, with the
+    // full fence of a locked instruction (acquire ordering, or stronger).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryTakeFast()
+    {
+        uint* word = _word;
+        if (word != null &&
+            Interlocked.CompareExchange(ref *word, LockApi.LOCK_FAST_HELD, LockApi.LOCK_FAST_FREE) == LockApi.LOCK_FAST_FREE)
+        {
+            GC.KeepAlive(this);
+            return true;
+        }
+        return false;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private bool Acquire(long timeoutNs)
     {
         IntPtr native = Use();
@@ -179,6 +274,7 @@ public sealed partial class Lock : IDisposable
         {
             LockApi.LOCK_OK => true,
             LockApi.LOCK_TIMEOUT => false,
+            LockApi.LOCK_OWNERDEAD => throw new AbandonedLockException(this),
             _ => throw Unexpected(status),
         };
     }
@@ -187,10 +283,14 @@ public sealed partial class Lock : IDisposable
     {
         if (!cancellationToken.CanBeCanceled)
         {
-            return Acquire(timeoutNs);
+            return TryTakeFast() || Acquire(timeoutNs);
         }
-        ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         cancellationToken.ThrowIfCancellationRequested();
+        if (TryTakeFast())
+        {
+            return true;
+        }
         IntPtr native = Use();
         int status;
         try
@@ -209,18 +309,53 @@ public sealed partial class Lock : IDisposable
         {
             LockApi.LOCK_OK => true,
             LockApi.LOCK_TIMEOUT => false,
+            LockApi.LOCK_OWNERDEAD => throw new AbandonedLockException(this),
             LockApi.LOCK_EINTR => throw new OperationCanceledException(cancellationToken),
             _ => throw Unexpected(status),
         };
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ExitSlow()
+    {
+        IntPtr native = Use();
+        int status;
+        try
+        {
+            status = LockApi.lock_release(native);
+        }
+        finally
+        {
+            Done();
+        }
+        if (status != LockApi.LOCK_OK)
+        {
+            ThrowExitFailed(status);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool IsLockedSlow()
+    {
+        IntPtr native = Use();
+        try
+        {
+            return LockApi.lock_locked(native) == 1;
+        }
+        finally
+        {
+            Done();
+        }
+    }
+
     // Takes a reference on the handle for the length of one native call, so that a
-    // Dispose on another thread cannot free the lock under it.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    // Dispose on another thread cannot close a named lock's handle under it. (A lock
+    // with a fast-path word is only freed by the finalizer; the reference costs
+    // nothing that matters next to a wait.)
     private IntPtr Use()
     {
         bool added = false;
-        if (_handle.IsClosed)
+        if (Volatile.Read(ref _disposed) != 0)
         {
             ThrowDisposed();
         }
@@ -228,7 +363,6 @@ public sealed partial class Lock : IDisposable
         return _native;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Done() => _handle.DangerousRelease();
 
     // Same validation, exception and parameter name as System.Threading.Lock; the wait

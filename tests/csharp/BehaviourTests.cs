@@ -29,7 +29,7 @@ public class BehaviourTests
     public void OnlyLockAndItsScopeArePublic()
     {
         var exported = typeof(PolyLock.Lock).Assembly.GetExportedTypes().Select(t => t.FullName).Order();
-        Assert.Equal(new[] { "PolyLock.Lock", "PolyLock.Lock+Scope" }, exported);
+        Assert.Equal(new[] { "PolyLock.AbandonedLockException", "PolyLock.Lock", "PolyLock.Lock+Scope" }, exported);
     }
 
     [Fact]

@@ -1,0 +1,95 @@
+// Issue 14 §2 for C#: threads loop `new Lock(); Enter(); Exit();` and never
+// dispose (code written against System.Threading.Lock never does). Run under
+// DOTNET_GCHeapHardLimit=0x4000000 (64 MB): the finalizers must keep up, and
+// the process's memory outside the GC heap must stay flat. Bounded by a count
+// of iterations, not by time.
+//
+//   dotnet run -c Release -- [--threads N] [--iterations N-per-thread]
+using System.Diagnostics;
+
+int threads = 4;
+long iterations = 1_000_000;
+for (int i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--threads": threads = int.Parse(args[++i]); break;
+        case "--iterations": iterations = long.Parse(args[++i]); break;
+        default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
+    }
+}
+
+const long Limit = 0x4000000;
+long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+if (available > Limit)
+{
+    Console.WriteLine($"churn: FAILED: the GC heap limit is not in force ({available} bytes available); " +
+                      "run with DOTNET_GCHeapHardLimit=0x4000000");
+    return 1;
+}
+
+static long ResidentBytes()
+{
+    foreach (string line in File.ReadLines("/proc/self/status"))
+    {
+        if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+        {
+            return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+        }
+    }
+    return 0;
+}
+
+// Outside the GC heap: what the process holds minus what the GC says it holds.
+static long NativeBytes() => ResidentBytes() - GC.GetGCMemoryInfo().HeapSizeBytes;
+
+void Run(long perThread)
+{
+    var workers = Enumerable.Range(0, threads).Select(_ => new Thread(() =>
+    {
+        for (long i = 0; i < perThread; i++)
+        {
+            var l = new PolyLock.Lock();
+            l.Enter();
+            l.Exit();
+        }
+    })).ToList();
+    workers.ForEach(t => t.Start());
+    workers.ForEach(t => t.Join());
+}
+
+// Settled: after a collection and the finalizers it queued.
+static long Settled()
+{
+    GC.Collect();
+    GC.WaitForPendingFinalizers();
+    GC.Collect();
+    return NativeBytes();
+}
+
+// Warm up (JIT, the runtime's own allocations, malloc's arenas), then two equal
+// phases. Flat means the second phase ends where the first did: a leaked native
+// lock costs at least its 64-byte allocation, so a leak of even a tenth of a
+// phase's locks would be far beyond the bound.
+Run(iterations / 10);
+long start = Settled();
+var clock = Stopwatch.StartNew();
+Run(iterations);
+long first = Settled();
+Run(iterations);
+double seconds = clock.Elapsed.TotalSeconds;
+long second = Settled();
+long made = 2 * threads * iterations;
+long bound = 16L << 20;
+static string Mb(long bytes) => $"{bytes / 1024.0 / 1024.0:F1} MB";
+Console.WriteLine($"churn: {threads} threads made, entered, exited and dropped {made:N0} locks in {seconds:F1} s " +
+                  $"({seconds * 1e9 / made:F0} ns each); GC heap limit {available >> 20} MB; memory outside the GC heap: " +
+                  $"{Mb(start)} after the warm-up, {Mb(first)} after phase 1, {Mb(second)} after phase 2 " +
+                  $"(phase 2 may add at most {Mb(bound)})");
+if (second - first > bound)
+{
+    Console.WriteLine("churn: FAILED: the native memory grew");
+    return 1;
+}
+Console.WriteLine("churn: ok");
+return 0;
