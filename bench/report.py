@@ -120,6 +120,13 @@ def spec_rows(medians, languages):
                      "≤ 1.0×", "%.2f× (%.1f ns vs %.1f ns)" % (
                          ratio, nanoseconds(uncontended[0]), nanoseconds(uncontended[1])),
                      ratio <= 1.0, ratio))
+    foreign = get("uncontended/polylock_foreign_copy"), get("uncontended/polylock")
+    if all(foreign):
+        ratio = nanoseconds(foreign[0]) / nanoseconds(foreign[1])
+        rows.append(("a lock made by another library copy, uncontended", "the same lock used by "
+                     "the copy that made it", "≤ 1.1×", "%.2f× (%.1f ns vs %.1f ns)" % (
+                         ratio, nanoseconds(foreign[0]), nanoseconds(foreign[1])),
+                     ratio <= 1.1, ratio))
     for threads in (2, 4, 8):
         ours = get("contended/polylock/threads:%d/inside_ns:%d" % (threads, SHORT_INSIDE))
         peer = get("contended/std_mutex/threads:%d/inside_ns:%d" % (threads, SHORT_INSIDE))
