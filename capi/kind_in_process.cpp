@@ -49,7 +49,7 @@ constexpr std::uint32_t ops_version = 2;  // the test-only later copy (tests/cop
 constexpr std::uint32_t ops_version = 1;
 #endif
 const LockOps in_process_ops = {ops_version, 0,      acquire,   release, locked,
-                                interrupt,   reinit, destroy};
+                                interrupt,   reinit, destroy, nullptr};
 
 int status_of(core::Acquired acquired) noexcept {
   switch (acquired) {

@@ -132,6 +132,11 @@ uint32_t *lock_fast_word(lock_t *lock) {
   return lock ? reinterpret_cast<uint32_t *>(lock->fast_word) : nullptr;
 }
 
+int lock_fence(lock_t *lock, uint64_t *token) {
+  if (!lock || !token) return LOCK_EINVAL;
+  return lock->ops->fence ? lock->ops->fence(lock, token) : LOCK_ENOTSUP;
+}
+
 lock_t *lock_open(const char *name, int *status) {
   int ignored;
   return polylock::capi::open_named_lock(name, status ? status : &ignored);

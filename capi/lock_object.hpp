@@ -36,6 +36,8 @@ struct LockOps {
   int (*interrupt)(lock_t* lock);
   int (*reinit)(lock_t* lock);
   void (*destroy)(lock_t* lock);  // the last reference is gone
+  // lock_fence; NULL for a kind without fencing tokens (LOCK_ENOTSUP).
+  int (*fence)(lock_t* lock, std::uint64_t* token);
 };
 
 }  // namespace polylock::capi

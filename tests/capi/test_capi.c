@@ -411,6 +411,17 @@ static void fast_word_follows_the_frozen_contract(void **state) {
   assert_int_equal(lock_release(lock), LOCK_OK);
 }
 
+static void fence_is_unsupported_by_in_process_locks(void **state) {
+  lock_t *lock = *state;
+  uint64_t token = 12345;
+  assert_int_equal(lock_fence(NULL, &token), LOCK_EINVAL);
+  assert_int_equal(lock_fence(lock, NULL), LOCK_EINVAL);
+  assert_int_equal(lock_acquire(lock, 0), LOCK_OK);
+  assert_int_equal(lock_fence(lock, &token), LOCK_ENOTSUP);
+  assert_int_equal(token, 12345); /* untouched on error */
+  assert_int_equal(lock_release(lock), LOCK_OK);
+}
+
 #define WITH_LOCK(test) cmocka_unit_test_setup_teardown(test, setup_lock, teardown_lock)
 
 int main(void) {
@@ -437,6 +448,7 @@ int main(void) {
       cmocka_unit_test(ref_refuses_what_is_not_a_lock),
       cmocka_unit_test(references_are_exact_under_races),
       WITH_LOCK(fast_word_follows_the_frozen_contract),
+      WITH_LOCK(fence_is_unsupported_by_in_process_locks),
   };
   return cmocka_run_group_tests_name("polylock C ABI", tests, NULL, NULL);
 }

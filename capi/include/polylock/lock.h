@@ -8,7 +8,7 @@
  *   Since 1.1       lock_acquire_interruptible, lock_interrupt, lock_reinit
  *   Since 1.2       lock_ref (one lock, many owners), lock_open and
  *                   lock_unlink (named locks), lock_fast_word (the binding
- *                   fast-path contract)
+ *                   fast-path contract), lock_fence (fencing tokens)
  *   Errors          LOCK_OK ... LOCK_ESYS, lock_strerror
  *   Version         LOCK_VERSION_*, lock_version
  *
@@ -174,6 +174,17 @@ POLYLOCK_API lock_t *lock_open(const char *name, int *status);
  * (bad name), LOCK_EACCES (another user's object), LOCK_ENOTSUP, or LOCK_ESYS
  * (also for a name that does not exist; errno is then ENOENT). */
 POLYLOCK_API int lock_unlink(const char *name);
+
+/* The fencing token of the caller's current hold of a lock served by a
+ * store shared by machines (an "etcd://" name): a number that only grows from
+ * one hold to the next, stored in *token. Pass it with every write to the
+ * resource the lock guards, and let the resource refuse a token lower than
+ * one it has seen: a holder that lost its hold (its lease expired while it
+ * was paused or cut off) and has not noticed yet then cannot do harm.
+ * Returns LOCK_OK, LOCK_ENOTLOCKED (this handle does not hold the lock),
+ * LOCK_ENOTSUP (a kind of lock without tokens: in-process and named locks),
+ * or LOCK_EINVAL (NULL lock or token). */
+POLYLOCK_API int lock_fence(lock_t *lock, uint64_t *token);
 
 /* ---- Since 1.2: the binding fast path (frozen for every 1.x) ------------- */
 
