@@ -1,16 +1,35 @@
-# polylock_require(<found-var> <what> <debian-package> [<option>])
+# polylock_require(<found-var> <what> <how-to-get-it> [<option>])
 #
-# Stops configuration when a toolchain is missing, naming the Debian package
-# and the command that installs everything, and the option that skips the part.
-function(polylock_require found what package)
-  if(${found})
-    return()
+# What to do when a part's toolchain is missing. <how-to-get-it> is a Debian
+# package name, or a URL with the maker's install instructions (for what
+# Debian does not package, such as the .NET SDK).
+#
+# - <option> is AUTO (each binding's default): the part is skipped with a
+#   STATUS note naming what is missing and how to get it. A macro, so that its
+#   return() leaves the calling directory's CMakeLists.txt at once; the option
+#   reads OFF from the parent directory on (so later `if(<option>)` checks,
+#   the test suites' included, skip the part too).
+# - otherwise (ON, or no option): configuration stops, with the same words
+#   and how to build without the part.
+macro(polylock_require _polylock_found _polylock_what _polylock_how)
+  if(NOT ${_polylock_found})
+    if("${_polylock_how}" MATCHES "://")
+      set(_polylock_get "install it as ${_polylock_how} says")
+    else()
+      set(_polylock_get "install the Debian package '${_polylock_how}' (./scripts/setup installs everything polylock needs from Debian)")
+    endif()
+    set(_polylock_option "${ARGV3}")
+    if(_polylock_option AND "${${_polylock_option}}" STREQUAL "AUTO")
+      message(STATUS "polylock: ${_polylock_what} was not found, so ${_polylock_option} (AUTO) skips "
+                     "this part: ${_polylock_get}, then configure again; -D${_polylock_option}=ON makes it required.")
+      set(${_polylock_option} OFF PARENT_SCOPE)
+      set_property(GLOBAL APPEND PROPERTY POLYLOCK_SKIPPED ${_polylock_option})
+      return()
+    endif()
+    set(_polylock_skip "")
+    if(_polylock_option)
+      set(_polylock_skip " or configure with -D${_polylock_option}=OFF to build without it")
+    endif()
+    message(FATAL_ERROR "polylock: ${_polylock_what} was not found: ${_polylock_get}${_polylock_skip}.")
   endif()
-  set(skip "")
-  if(ARGC GREATER 3)
-    set(skip " or configure with -D${ARGV3}=OFF to build without it")
-  endif()
-  message(FATAL_ERROR
-    "polylock: ${what} was not found. Install the Debian package '${package}' "
-    "(./scripts/setup installs everything polylock needs)${skip}.")
-endfunction()
+endmacro()
