@@ -7,7 +7,7 @@
  * java.util.concurrent.locks.Lock, AutoCloseable and the Cleaner are
  * conventions SWIG cannot give.
  *
- * Typemaps shape the wrappers (besides lock_open's int[] status and
+ * Typemaps shape the wrappers (besides the out parameters as arrays and
  * lock_fast_word's ByteBuffer, below):
  *   - lock_t * crosses as a Java long: no per-call wrapper object, so the
  *     uncontended lock()/unlock() path allocates nothing;
@@ -64,26 +64,31 @@
 %typemap(in) lock_t *, const lock_t * %{ $1 = ($1_ltype)(intptr_t)$input; %}
 %typemap(out) lock_t * %{ $result = (jlong)(intptr_t)$1; %}
 
-/* ---- lock_open's status as an int[1] -------------------------------------
- * The C function stores its reason through an int *; in Java the caller
- * passes an int[] whose first element receives it (null: not wanted, as a
- * NULL status in C). SWIG's default, a pointer smuggled through a jlong,
- * breaks strict aliasing and means nothing in Java; its OUTPUT typemap
- * shadows jni.h's jvalue, which -Wshadow refuses. */
-%typemap(jni) int *status "jintArray"
-%typemap(jtype) int *status "int[]"
-%typemap(jstype) int *status "int[]"
-%typemap(javain) int *status "$javainput"
-%typemap(in) int *status (int status_value) %{
-  status_value = 0;
-  $1 = &status_value;
+/* ---- out parameters as one-element arrays ----------------------------------
+ * lock_open stores its reason through an int *status, lock_fence its token
+ * through a uint64_t *token; in Java the caller passes an int[] or long[]
+ * whose first element receives it (null: not wanted, as NULL in C, which
+ * lock_fence answers with LOCK_EINVAL). SWIG's default, a pointer smuggled
+ * through a jlong, breaks strict aliasing and means nothing in Java; its
+ * OUTPUT typemaps shadow jni.h's jvalue, which -Wshadow refuses. */
+%define POLYLOCK_OUT_PARAMETER(CTYPE, NAME, JNITYPE, JAVATYPE, JELEMENT, SETTER)
+%typemap(jni) CTYPE *NAME "JNITYPE"
+%typemap(jtype) CTYPE *NAME "JAVATYPE"
+%typemap(jstype) CTYPE *NAME "JAVATYPE"
+%typemap(javain) CTYPE *NAME "$javainput"
+%typemap(in) CTYPE *NAME (CTYPE out_value) %{
+  out_value = 0;
+  $1 = $input ? &out_value : NULL;
 %}
-%typemap(argout) int *status %{
+%typemap(argout) CTYPE *NAME %{
   if ($input && (*jenv)->GetArrayLength(jenv, $input) > 0) {
-    jint reason = (jint)status_value$argnum;
-    (*jenv)->SetIntArrayRegion(jenv, $input, 0, 1, &reason);
+    JELEMENT element = (JELEMENT)out_value$argnum;
+    (*jenv)->SETTER(jenv, $input, 0, 1, &element);
   }
 %}
+%enddef
+POLYLOCK_OUT_PARAMETER(int, status, jintArray, int[], jint, SetIntArrayRegion)
+POLYLOCK_OUT_PARAMETER(uint64_t, token, jlongArray, long[], jlong, SetLongArrayRegion)
 
 /* ---- lock_fast_word as a direct ByteBuffer --------------------------------
  * The 4 bytes of the state word, viewed by a direct ByteBuffer over the

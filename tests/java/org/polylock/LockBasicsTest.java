@@ -76,6 +76,15 @@ class LockBasicsTest {
   }
 
   @Test
+  void anInProcessLockHasNoFencingTokens() {
+    assertThrows(UnsupportedOperationException.class, lock::fencingToken);
+    lock.handle(); // native now: the C library says the same
+    lock.lock();
+    assertThrows(UnsupportedOperationException.class, lock::fencingToken);
+    lock.unlock();
+  }
+
+  @Test
   void newConditionIsUnsupported() {
     assertThrows(UnsupportedOperationException.class, lock::newCondition);
   }

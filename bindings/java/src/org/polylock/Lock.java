@@ -399,6 +399,31 @@ public final class Lock implements java.util.concurrent.locks.Lock, AutoCloseabl
   }
 
   /**
+   * The fencing token of the current hold of a lock served by a store that
+   * several machines share (SPEC §10, an {@code "etcd://"} name): a number that
+   * only grows from one hold to the next. Pass it with every write to the
+   * resource the lock guards, and let the resource refuse a token lower than one
+   * it has seen, so that a holder whose hold expired unnoticed can do no harm.
+   *
+   * @return the token of the hold, from {@code lock_fence}
+   * @throws UnsupportedOperationException for a kind of lock without tokens: an
+   *     in-process lock (every {@code new Lock()}) or a named lock of this machine
+   * @throws IllegalMonitorStateException if this handle does not hold the lock
+   * @throws IllegalStateException if the lock is closed
+   */
+  public long fencingToken() {
+    int s = state;
+    if (s == CLOSED) {
+      throw closed();
+    }
+    if (s != NATIVE) {
+      throw new UnsupportedOperationException(
+          "polylock: fencing tokens: " + LockNative.lock_strerror(LockNative.LOCK_ENOTSUP));
+    }
+    return nativeLock.fencingToken();
+  }
+
+  /**
    * Not supported: a {@link Condition} needs an owner to release and re-take the
    * lock for, and this lock has none. Use {@code java.util.concurrent} queues, or a
    * {@code ReentrantLock} where a condition is needed.

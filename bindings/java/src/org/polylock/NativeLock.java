@@ -212,6 +212,37 @@ final class NativeLock {
     }
   }
 
+  /**
+   * The fencing token of the current hold ({@code lock_fence}).
+   *
+   * @throws UnsupportedOperationException for a kind without tokens
+   * @throws IllegalMonitorStateException if this handle does not hold the lock
+   * @throws IllegalStateException if the lock is closed
+   */
+  long fencingToken() {
+    long[] token = {0};
+    long lock = handle.enter();
+    int status;
+    try {
+      status = LockNative.lock_fence(lock, token);
+    } finally {
+      handle.leave();
+      Reference.reachabilityFence(this);
+    }
+    switch (status) {
+      case LockNative.LOCK_OK:
+        return token[0];
+      case LockNative.LOCK_ENOTSUP:
+        throw new UnsupportedOperationException(
+            "polylock: fencing tokens: " + LockNative.lock_strerror(status));
+      case LockNative.LOCK_ENOTLOCKED:
+        throw new IllegalMonitorStateException(
+            "polylock: fencing token of a lock this handle does not hold");
+      default:
+        throw new IllegalStateException("polylock: " + LockNative.lock_strerror(status));
+    }
+  }
+
   /** Closes the handle: no native call gets in any more, waiters leave, our reference goes. */
   void close() {
     handle.close();
