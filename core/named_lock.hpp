@@ -1,0 +1,71 @@
+// polylock core — the named lock: one lock shared by the processes of a
+// machine through a small object in shared memory, which survives a holder
+// that dies. The protocol is stated at the top of named_lock.cpp.
+//
+// Linux only; elsewhere open() answers `unsupported`.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "lock.hpp"  // StopFn
+
+namespace polylock::core {
+
+// What a named acquire reports. `owner_died`: taken, and the previous holder's
+// process is proved dead (the caller may need to repair what it left).
+enum class NamedAcquired { yes, owner_died, timed_out, stopped };
+
+// Why open() or unlink_named() failed.
+enum class NamedError {
+  none,
+  bad_name,       // outside the alphabet, empty or too long
+  not_ours,       // exists, but another user's, not a regular file, or not a compatible lock
+  no_memory,      // out of (shared) memory
+  unsupported,    // no named locks on this platform
+  system_error,   // a system call failed unexpectedly; errno says which
+  no_such_name,   // unlink_named: nothing by that name (errno is ENOENT)
+};
+
+struct SharedLock;  // the object in shared memory (named_lock.cpp)
+
+// The longest name, in bytes (lock.h).
+inline constexpr unsigned named_lock_max_name = 200;
+
+// True for 1-200 bytes of A-Z a-z 0-9 . _ - not starting with '.'.
+bool valid_lock_name(const char* name) noexcept;
+
+class NamedLock {
+ public:
+  NamedLock() noexcept = default;
+  NamedLock(const NamedLock&) = delete;
+  NamedLock& operator=(const NamedLock&) = delete;
+  ~NamedLock();  // unmaps; the lock lives on in other processes
+
+  // Opens `name`, creating it unlocked if it does not exist. On failure the
+  // object stays closed and the reason is returned.
+  NamedError open(const char* name) noexcept;
+
+  // Takes the lock, waiting at most `timeout_ns` (>= 0), or forever for -1.
+  NamedAcquired acquire(std::int64_t timeout_ns, StopFn stop = nullptr,
+                        void* context = nullptr) noexcept;
+
+  // Unlocks, from any thread of any process. False if it was unlocked.
+  bool release() noexcept;
+
+  // A snapshot, as for Lock::locked().
+  bool locked() const noexcept;
+
+  // Makes this process's interruptible waiters on this handle ask their stop
+  // function.
+  void interrupt() noexcept;
+
+ private:
+  SharedLock* shared_ = nullptr;
+  std::atomic<std::uint32_t> interrupts_{0};  // interrupt() calls on this handle, wrapping
+};
+
+// Removes the name (lock.h, lock_unlink).
+NamedError unlink_named(const char* name) noexcept;
+
+}  // namespace polylock::core
