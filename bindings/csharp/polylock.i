@@ -43,7 +43,7 @@
 %typemap(cstype) void * "global::System.IntPtr"
 %typemap(csin) void * "$csinput"
 
-/* lock_open's out-status and lock_fast_word's word cross as raw pointers
+/* lock_open's out-status, lock_fence's token and lock_fast_word's word cross as raw pointers
  * (the classes are unsafe): Lock reads the status from a local and keeps the
  * word's address for its fast path, with no wrapper object between. */
 %typemap(ctype) int *status "int *"
@@ -54,6 +54,10 @@
 %typemap(imtype) uint32_t * "uint*"
 %typemap(cstype) uint32_t * "uint*"
 %typemap(csout, excode=SWIGEXCODE) uint32_t * { return $imcall; }
+%typemap(ctype) uint64_t *token "uint64_t *"
+%typemap(imtype) uint64_t *token "ulong*"
+%typemap(cstype) uint64_t *token "ulong*"
+%typemap(csin) uint64_t *token "$csinput"
 
 /* A name goes in as NUL-terminated UTF-8 that the caller made (Lock checks
  * the name and adds the NUL); it is pinned for the call, with no marshalling. */
