@@ -120,22 +120,30 @@ int main(int argc, char **argv) {
     for (;;)
       if (critical_section(lock, c, slot, "forever", &seed)) return 1;
   }
+  /* Closing the handle (lock_free) leaves a held lock held: the modes below
+   * close it before they exit, holding or not. */
   if (strcmp(mode, "take") == 0) {
     const int status = lock_acquire(lock, LOCK_WAIT_FOREVER);
+    lock_free(lock);
     return status == LOCK_OK || status == LOCK_OWNERDEAD ? 0 : 1;
   }
-  if (strcmp(mode, "release") == 0) return 10 + lock_release(lock);
-  if (strcmp(mode, "try") == 0 && argc == 4) return 10 + lock_acquire(lock, atoll(argv[3]));
+  if (strcmp(mode, "release") == 0 || (strcmp(mode, "try") == 0 && argc == 4)) {
+    const int status = mode[0] == 'r' ? lock_release(lock) : lock_acquire(lock, atoll(argv[3]));
+    lock_free(lock);
+    return 10 + status;
+  }
   if (strcmp(mode, "thread-holds") == 0) {
     pthread_t thread;
     if (pthread_create(&thread, NULL, take_and_leave, lock) != 0) return 2;
     pthread_join(thread, NULL);
+    lock_free(lock);
     if (write(1, "held\n", 5) != 5) return 2;
     wait_for_stdin_to_close();
     return 0;
   }
   if (strcmp(mode, "leader-exits") == 0) {
     if (lock_acquire(lock, LOCK_WAIT_FOREVER) != LOCK_OK) return 1;
+    lock_free(lock);
     pthread_t thread;
     if (pthread_create(&thread, NULL, wait_then_exit, NULL) != 0) return 2;
     if (write(1, "held\n", 5) != 5) return 2;
