@@ -24,6 +24,7 @@ internal unsafe struct HostApi
     public delegate* unmanaged<byte*, void> Fail;
     public delegate* unmanaged<int> References;
     public delegate* unmanaged<int, int> WaitForWaiter;
+    public delegate* unmanaged<int, int> Released;
 }
 
 public static unsafe class Hammer
@@ -38,6 +39,7 @@ public static unsafe class Hammer
     private static Thread[] s_workers = Array.Empty<Thread>();
     private static Thread? s_gcWaiter;
     private static volatile bool s_gcWaiterGot;
+    private static int s_gcBase;
 
     private static void Fail(string message)
     {
@@ -192,11 +194,12 @@ public static unsafe class Hammer
     [UnmanagedCallersOnly]
     public static long GcWaiterStart(long milliseconds, long b, long c) => Guard(() =>
     {
+        s_gcBase = s_api->References();
         DropUndisposedWrappers(64);
         int references = s_api->References();
-        if (references != 4 + 64)
+        if (references < s_gcBase + 64)
         {
-            Fail($"gc: {references} references with 64 undisposed wrappers, not 68");
+            Fail($"gc: {references} references with 64 undisposed wrappers, not {s_gcBase + 64} or more");
         }
         s_gcWaiterGot = false;
         s_gcWaiter = new Thread(() =>
@@ -224,8 +227,7 @@ public static unsafe class Hammer
         return 0;
     }, "GcWaiterStart");
 
-    [UnmanagedCallersOnly]
-    public static long FullGc(long a, long b, long c) => Guard(() =>
+    private static void Collect()
     {
         var garbage = new byte[256][];
         for (int i = 0; i < garbage.Length; i++)
@@ -236,18 +238,57 @@ public static unsafe class Hammer
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
-        return s_gcWaiter!.IsAlive ? 1 : 0;
+    }
+
+    /// <summary>Full collections (finalizers run) until the undisposed wrappers' references
+    /// are back: 1 if they are and the waiter still waits.</summary>
+    [UnmanagedCallersOnly]
+    public static long FullGc(long milliseconds, long b, long c) => Guard(() =>
+    {
+        long deadline = Environment.TickCount64 + milliseconds;
+        do
+        {
+            Collect();
+            if (s_api->References() == s_gcBase)
+            {
+                return s_gcWaiter!.IsAlive ? 1 : 0;
+            }
+            Thread.Sleep(5);
+        } while (Environment.TickCount64 < deadline);
+        Fail($"gc: {s_api->References()} references after .NET's collections, not {s_gcBase}");
+        return 0;
     }, "FullGc");
 
     [UnmanagedCallersOnly]
     public static long GcWaiterJoin(long milliseconds, long b, long c) =>
         Guard(() => JoinAll(milliseconds, s_gcWaiter!) && s_gcWaiterGot ? 1 : 0, "GcWaiterJoin");
 
-    [UnmanagedCallersOnly]
-    public static long Drop(long a, long b, long c) => Guard(() =>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void DisposeAndForget()
     {
         s_lock!.Dispose();
+        s_lock = null;
         s_probe!.Dispose();
-        return 0;
+        s_probe = null;
+    }
+
+    /// <summary>Disposes the wrapper and lets it go, then collects until the lock has
+    /// <paramref name="target"/> references left (0: freed), as the finalizer drops the
+    /// wrapper's reference: 1, or 0.</summary>
+    [UnmanagedCallersOnly]
+    public static long Drop(long target, long milliseconds, long c) => Guard(() =>
+    {
+        DisposeAndForget();
+        long deadline = Environment.TickCount64 + milliseconds;
+        while (s_api->Released((int)target) == 0)
+        {
+            if (Environment.TickCount64 > deadline)
+            {
+                return 0;
+            }
+            Collect();
+            Thread.Sleep(5);
+        }
+        return 1;
     }, "Drop");
 }

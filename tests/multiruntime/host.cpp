@@ -37,6 +37,7 @@
 
 #include <coreclr_delegates.h>
 #include <dlfcn.h>
+#include <link.h>
 #include <hostfxr.h>
 #include <jni.h>
 #include <nethost.h>
@@ -62,7 +63,12 @@
 #include "lock_object.hpp"  // the frozen header: references, ops
 #include "polylock/lock.h"
 
-extern "C" void __libc_free(void*);
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define MR_ASAN 1
+#else
+#define MR_ASAN 0
+#endif
 
 namespace {
 
@@ -72,14 +78,32 @@ std::atomic<int> watched_frees{0};
 
 }  // namespace
 
+#if !MR_ASAN
+extern "C" void __libc_free(void*);
+
 // Every free() in the process passes here (the host is linked with -rdynamic,
-// so its definition comes first); only the lock's address is counted.
+// so its definition comes first); only the lock's address is counted. Under
+// ASan, whose free() this would displace, the lock's memory is checked for
+// ASan's poison instead (freed memory waits, poisoned, in its quarantine).
 extern "C" void free(void* pointer) noexcept {
   if (pointer != nullptr && pointer == watched_address.load(std::memory_order_relaxed)) {
     watched_frees.fetch_add(1);
   }
   __libc_free(pointer);
 }
+#endif
+
+namespace {
+// Whether the lock's memory has been freed (the frees counted, or ASan's poison).
+int lock_frees(const void* address) {
+#if MR_ASAN
+  return __asan_address_is_poisoned(address) ? 1 : 0;
+#else
+  (void)address;
+  return watched_frees.load();
+#endif
+}
+}  // namespace
 
 namespace {
 
@@ -146,6 +170,7 @@ void resolve(void* handle, F& function, const char* name) {
 }
 
 lock_t* shared_lock = nullptr;
+const void* released_address = nullptr;  // the shared lock's, kept for mr_released
 
 int references() {
   return static_cast<int>(reinterpret_cast<struct lock*>(shared_lock)->references.load());
@@ -229,6 +254,14 @@ __attribute__((visibility("default"))) void mr_fail(const char* message) {
 }
 
 __attribute__((visibility("default"))) int mr_references() { return references(); }
+
+// Whether the shared lock has exactly `target` references left, or, for 0,
+// has been freed. A side polls this after it let go of its wrapper, while its
+// runtime's collector returns what the wrapper still held.
+__attribute__((visibility("default"))) int mr_released(int target) {
+  if (lock_frees(released_address) != 0) return target == 0 ? 1 : 0;
+  return target > 0 && references() == target ? 1 : 0;
+}
 
 }  // extern "C"
 
@@ -385,6 +418,9 @@ jboolean JNICALL j_wait_for_waiter(JNIEnv*, jclass, jint ms) {
 // From a Java thread that holds the shared lock while a Python thread waits
 // for it: takes the GIL. This returns only if the waiting thread let go of it.
 jlong JNICALL j_call_python(JNIEnv*, jclass) { return py_call("probe"); }
+jboolean JNICALL j_released(JNIEnv*, jclass, jint target) {
+  return mr_released(target) ? JNI_TRUE : JNI_FALSE;
+}
 
 void start_java(const char* class_path) {
   std::string class_path_option = std::string("-Djava.class.path=") + class_path;
@@ -426,6 +462,8 @@ void start_java(const char* class_path) {
        reinterpret_cast<void*>(j_wait_for_waiter)},
       {const_cast<char*>("callPython"), const_cast<char*>("()J"),
        reinterpret_cast<void*>(j_call_python)},
+      {const_cast<char*>("released"), const_cast<char*>("(I)Z"),
+       reinterpret_cast<void*>(j_released)},
   };
   if (env->RegisterNatives(java_class, natives, sizeof natives / sizeof natives[0]) != 0) {
     env->ExceptionDescribe();
@@ -445,10 +483,11 @@ struct HostApi {
   void (*fail)(const char*);
   int (*references)();
   int (*wait_for_waiter)(int);
+  int (*released)(int);
 };
 int host_wait_for_waiter(int ms) { return wait_for_waiter(ms) ? 1 : 0; }
 HostApi host_api = {mr_enter, mr_leave, mr_post, mr_take, mr_done, mr_fail, mr_references,
-                    host_wait_for_waiter};
+                    host_wait_for_waiter, mr_released};
 
 // Hammer's [UnmanagedCallersOnly] entry points all take (long, long, long)
 // and return long; -1 is an exception (already reported through fail).
@@ -520,6 +559,22 @@ std::string maker_of(long long handle) {
   Dl_info info{};
   if (dladdr(header->ops, &info) == 0 || info.dli_fname == nullptr) return "(unknown)";
   return info.dli_fname;
+}
+
+// Every copy of libpolylock mapped in the process, used or not.
+std::set<std::string> mapped_copies() {
+  std::set<std::string> found;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* data) {
+        const char* name = info->dlpi_name;
+        if (name != nullptr && std::strstr(name, "libpolylock") != nullptr &&
+            std::strstr(name, "libpolylock_jni") == nullptr) {
+          static_cast<std::set<std::string>*>(data)->insert(name);
+        }
+        return 0;
+      },
+      &found);
+  return found;
 }
 
 // ---- the native hammer ------------------------------------------------------
@@ -610,7 +665,7 @@ int main(int argc, char** argv) {
   unsigned seed = seed_text != nullptr && *seed_text != '\0'
                       ? static_cast<unsigned>(std::strtoul(seed_text, nullptr, 0))
                       : static_cast<unsigned>(std::random_device{}());
-  long iterations = argc > 7 ? std::strtol(argv[7], nullptr, 0) : 4000;
+  long iterations = argc > 7 ? std::strtol(argv[7], nullptr, 0) : 20000;
   std::printf("multiruntime: seed %u, %ld acquisitions per thread (rerun: %s ... %u %ld)\n",
               seed, iterations, argv[0], seed, iterations);
   std::fflush(stdout);
@@ -654,6 +709,11 @@ int main(int argc, char** argv) {
     copies.insert(file);
   }
   std::printf("multiruntime: %zu distinct copies of libpolylock in use\n", copies.size());
+  // The loader folds a DT_NEEDED on libpolylock.so.1 (a binding's glue) onto
+  // the first copy it mapped under that name, so a copy may be mapped and idle.
+  for (const std::string& file : mapped_copies()) {
+    std::printf("multiruntime: mapped %s\n", file.c_str());
+  }
   for (const char* face : {"python", "java", "dotnet"}) {
     if (makers[face] == makers["host"]) {
       fail("%s uses the host's copy: the lock would not cross copies", face);
@@ -664,12 +724,29 @@ int main(int argc, char** argv) {
   }
 
   // Everyone wraps the host's lock with a reference of its own.
+  // A binding may hold more than the one reference it owns (Java pins the
+  // fast-path word with a second one until its collector reclaims the
+  // wrapper): what each side holds is measured here and given back in "drop".
   set_phase("wrap");
+  released_address = shared_lock;
   long long handle = reinterpret_cast<long long>(shared_lock);
+  std::map<int, int> held;
+  held[kNative] = 1;
+  int refs = references();
   if (py_call("wrap", "(LIl)", handle, seed, iterations) != 0) fail("python could not wrap");
+  held[kPython] = references() - refs;
+  refs = references();
   if (java_call("wrap", handle, seed, iterations) != 0) fail("java could not wrap");
+  held[kJava] = references() - refs;
+  refs = references();
   if (dotnet_call("Wrap", handle, seed, iterations) != 0) fail("dotnet could not wrap");
-  if (references() != 4) fail("references after wrapping: %d, not 4", references());
+  held[kDotnet] = references() - refs;
+  const int steady = references();
+  std::printf("multiruntime: references: host 1, python %d, java %d, dotnet %d\n",
+              held[kPython], held[kJava], held[kDotnet]);
+  for (int r = kPython; r <= kDotnet; ++r) {
+    if (held[r] < 1) fail("%s's wrapper took %d references", runtime_name(r), held[r]);
+  }
 
   // ---- hammer --------------------------------------------------------------
   set_phase("hammer");
@@ -718,8 +795,10 @@ int main(int argc, char** argv) {
   mr_enter(kNative);
   if (java_call("gcWaiterStart", 120000) != 0) fail("java: gcWaiterStart");
   if (!wait_for_waiter(60000)) fail("gc: the Java thread does not wait");
-  if (java_call("fullGc", 60000) != 1) fail("java: a full GC did not finish or finalize");
-  if (references() != 4) fail("gc: references %d after Java's collection, not 4", references());
+  if (java_call("fullGc", 60000) != 1) fail("java: a full GC did not finish or reclaim");
+  if (references() != steady) {
+    fail("gc: references %d after Java's collection, not %d", references(), steady);
+  }
   if (!wait_for_waiter(1000)) fail("gc: the Java thread stopped waiting during the GC");
   mr_leave(kNative);
   lib.lock_release(shared_lock);
@@ -730,8 +809,10 @@ int main(int argc, char** argv) {
   mr_enter(kNative);
   if (dotnet_call("GcWaiterStart", 120000) != 0) fail("dotnet: GcWaiterStart");
   if (!wait_for_waiter(60000)) fail("gc: the .NET thread does not wait");
-  if (dotnet_call("FullGc") != 1) fail("dotnet: a full GC did not finish");
-  if (references() != 4) fail("gc: references %d after .NET's collection, not 4", references());
+  if (dotnet_call("FullGc", 60000) != 1) fail("dotnet: a full GC did not finish or finalize");
+  if (references() != steady) {
+    fail("gc: references %d after .NET's collection, not %d", references(), steady);
+  }
   if (!wait_for_waiter(1000)) fail("gc: the .NET thread stopped waiting during the GC");
   mr_leave(kNative);
   lib.lock_release(shared_lock);
@@ -746,24 +827,36 @@ int main(int argc, char** argv) {
   for (int r : order) std::printf(" %s", r == kNative ? "host" : runtime_name(r));
   std::printf("\n");
   watched_address.store(shared_lock);
-  int left = 4;
+  const void* address = shared_lock;
+  int left = steady;
   for (int r : order) {
-    if (watched_frees.load() != 0) {
+    if (lock_frees(address) != 0) {
       fail("the lock was freed with %d references left", left);
       break;  // its header is gone
     }
     if (references() != left) fail("before %s's drop: %d references, not %d",
                                    runtime_name(r), references(), left);
+    left -= held[r];
+    // Each runtime lets go of its wrapper, collects until what it held is back
+    // (or, for the last, the lock is freed), and says whether it saw that.
     switch (r) {
       case kNative: lib.lock_free(shared_lock); break;
-      case kPython: if (py_call("drop") != 0) fail("python: drop"); break;
-      case kJava: if (java_call("drop") != 0) fail("java: drop"); break;
-      case kDotnet: if (dotnet_call("Drop") != 0) fail("dotnet: drop"); break;
+      case kPython:
+        if (py_call("drop", "(i)", left) != 1) fail("python: drop did not give back its share");
+        break;
+      case kJava:
+        if (java_call("drop", left, 60000) != 1) fail("java: drop did not give back its share");
+        break;
+      case kDotnet:
+        if (dotnet_call("Drop", left, 60000) != 1) fail("dotnet: drop did not give back its share");
+        break;
     }
-    --left;
+    if (left > 0 && lock_frees(address) == 0 && references() != left) {
+      fail("after %s's drop: %d references, not %d", runtime_name(r), references(), left);
+    }
   }
-  if (watched_frees.load() != 1) {
-    fail("the last drop freed the lock %d times, not once", watched_frees.load());
+  if (lock_frees(address) != 1) {
+    fail("the last drop freed the lock %d times, not once", lock_frees(address));
   }
   watched_address.store(nullptr);
   shared_lock = nullptr;

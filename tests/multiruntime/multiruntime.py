@@ -32,6 +32,8 @@ _host.mr_done.argtypes = [ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong]
 _host.mr_done.restype = None
 _host.mr_fail.argtypes = [ctypes.c_char_p]
 _host.mr_fail.restype = None
+_host.mr_released.argtypes = [ctypes.c_int]
+_host.mr_released.restype = ctypes.c_int
 
 polylock = None
 _dir = None
@@ -162,13 +164,14 @@ def gil_waiter_join(timeout):
     return 0 if _waiter.is_alive() or not _waiter_state["acquired"] else 1
 
 
-def drop():
-    """Drops this binding's reference to the host's lock (and the probe lock)."""
+def drop(target):
+    """Drops this binding's reference to the host's lock (and the probe lock);
+    1 if the lock then has `target` references left (0: it was freed)."""
     global _lock, _probe
     _lock = None
     _probe = None
     gc.collect()
-    return 0
+    return _host.mr_released(target)
 
 
 def cleanup():
