@@ -2,6 +2,7 @@ package org.polylock;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -128,12 +129,50 @@ class NamedLockTest {
       lock.unlock();
       assertTrue(lock.tryLock());
       lock.unlock();
+
+      killAHolderOf(name);
+      assertThrows(OwnerDiedException.class, () -> lock.tryLock(1, TimeUnit.MINUTES));
+      lock.unlock();
+    } finally {
+      Lock.unlink(name);
+    }
+  }
+
+  /**
+   * A thread already blocked in lockInterruptibly() when the holder is killed
+   * wakes up holding the lock, with OwnerDiedException.
+   */
+  @Test
+  void aWaiterBlockedWhenTheHolderDiesGetsOwnerDiedException()
+      throws IOException, InterruptedException {
+    assumeNamedLocks();
+    String name = NAME_PREFIX + "-blocked";
+    try (Lock lock = Lock.open(name)) {
+      Process holder = startHolder(name);
+      Threads.Started<Void> waiter =
+          Threads.start("blocked on " + name, () -> {
+                lock.lockInterruptibly();
+                return null;
+              });
+      Threads.awaitWaiter(lock);
+      holder.destroyForcibly();
+      assertTrue(holder.waitFor(Threads.HANG_SECONDS, TimeUnit.SECONDS));
+      assertInstanceOf(OwnerDiedException.class, waiter.thrown());
+      assertTrue(lock.isLocked(), "the waiter took the lock");
+      lock.unlock(); // any thread may
     } finally {
       Lock.unlink(name);
     }
   }
 
   private static void killAHolderOf(String name) throws IOException, InterruptedException {
+    Process holder = startHolder(name);
+    holder.destroyForcibly(); // SIGKILL: no chance to unlock
+    assertTrue(holder.waitFor(Threads.HANG_SECONDS, TimeUnit.SECONDS));
+  }
+
+  /** A child JVM that holds the named lock once this returns. */
+  private static Process startHolder(String name) throws IOException {
     String java = ProcessHandle.current().info().command().orElse("java");
     Process holder =
         new ProcessBuilder(
@@ -144,12 +183,9 @@ class NamedLockTest {
                 name)
             .redirectError(ProcessBuilder.Redirect.INHERIT)
             .start();
-    try (BufferedReader out =
-        new BufferedReader(
-            new InputStreamReader(holder.getInputStream(), StandardCharsets.UTF_8))) {
-      assertEquals("held", out.readLine(), "the child took the lock");
-      holder.destroyForcibly(); // SIGKILL: no chance to unlock
-      assertTrue(holder.waitFor(Threads.HANG_SECONDS, TimeUnit.SECONDS));
-    }
+    BufferedReader out =
+        new BufferedReader(new InputStreamReader(holder.getInputStream(), StandardCharsets.UTF_8));
+    assertEquals("held", out.readLine(), "the child took the lock");
+    return holder;
   }
 }
