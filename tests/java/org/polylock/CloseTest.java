@@ -1,5 +1,6 @@
 package org.polylock;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -108,6 +109,19 @@ class CloseTest {
     lock.close();
     assertTrue(handle.isReleased());
     assertFalse(handle.isUnpinned());
+    // Had close() freed the lock, malloc would hand its memory to these new
+    // locks (same size, most recently freed first), and the racer's take below
+    // would lock one of them.
+    long[] fresh = new long[64];
+    for (int i = 0; i < fresh.length; i++) {
+      fresh[i] = LockNative.lock_new();
+    }
+    assertTrue(racer.tryFastAcquire());
+    for (long other : fresh) {
+      assertEquals(0, LockNative.lock_locked(other), "the racer wrote into another lock");
+      LockNative.lock_free(other);
+    }
+    assertTrue(racer.tryFastRelease());
     for (int i = 0; i < 3; i++) {
       System.gc();
       assertTrue(racer.tryFastAcquire(), "the word is still there and free");
