@@ -1,13 +1,20 @@
 """polylock.Lock against threading.Lock, in one run, as ratios (SPEC §6).
 
-    python bench_lock.py [--number N] [--repeat R] [--contended N]
+    python bench_lock.py [--number N] [--repeat R] [--contended N] [--second-copy LIB]
 
 Uncontended: `with l: pass` and `l.acquire(); l.release()`, timed with timeit;
 each repeat times both locks back to back and the best repeat of each counts,
 so that noise from the machine hits both alike. Contended: 4 threads each take
 the lock N times around a shared counter; the counter is checked exactly.
 A ratio below 1.0 means polylock is faster. Goal: <= 1.15 uncontended.
+
+Then polylock.Lock against itself (SPEC §6): `with l: pass` on a lock made by
+another copy of libpolylock (--second-copy, opened by path) and wrapped with
+Lock.from_handle, and on a named lock (Lock.open), each against a lock the
+wheel made. Goals: <= 1.1 and <= 1.2.
 """
+import ctypes
+import os
 import argparse
 import json
 import sys
@@ -32,6 +39,38 @@ def best_ns_per_op(statement, number, repeat):
             timer = timeit.Timer(statement, globals={"l": factory()})
             best[name] = min(best[name], timer.timeit(number) / number * 1e9)
     return best
+
+
+def against_own_lock(factory, number, repeat):
+    """Best ns per `with l: pass` of factory()'s lock over polylock.Lock()'s."""
+    best = {"own": float("inf"), "other": float("inf")}
+    for _ in range(repeat):
+        for name, lock in (("own", polylock.Lock()), ("other", factory())):
+            timer = timeit.Timer("with l: pass", globals={"l": lock})
+            best[name] = min(best[name], timer.timeit(number) / number * 1e9)
+    return best
+
+
+def lock_of_another_copy(path):
+    """A polylock.Lock wrapping a lock that the library at `path` made."""
+    library = ctypes.CDLL(path)
+    library.lock_new.restype = ctypes.c_void_p
+    library.lock_free.argtypes = [ctypes.c_void_p]
+    handle = library.lock_new()
+    lock = polylock.Lock.from_handle(handle)
+    library.lock_free(handle)  # the wrapper's reference keeps it
+    return lock
+
+
+def named_lock():
+    name = "polylock-bench.%d" % os.getpid()
+    try:
+        lock = polylock.Lock.open(name)
+    except OSError as error:
+        print("named lock: skipped (%s)" % error.strerror)
+        return None
+    polylock.unlink(name)  # the open lock keeps working
+    return lock
 
 
 def contended_seconds(factory, threads, per_thread):
@@ -65,6 +104,8 @@ def main():
     parser.add_argument("--repeat", type=int, default=7, help="timings per lock (best counts)")
     parser.add_argument("--contended", type=int, default=200_000,
                         help="acquisitions per thread, 4 threads")
+    parser.add_argument("--second-copy", metavar="LIB",
+                        help="another libpolylock.so.1, for the wrapped-lock row")
     parser.add_argument("--json", metavar="FILE", help="also write the ratios to FILE as JSON")
     args = parser.parse_args()
     results = {"python": sys.version.split()[0]}
@@ -88,6 +129,18 @@ def main():
     print("%-28s %14.3f %14.3f %8.3f" % ("4 threads contending (s)", seconds["threading.Lock"],
                                          seconds["polylock.Lock"], ratio))
     results["ratio 4 threads contending"] = round(ratio, 3)
+
+    print("%-28s %14s %14s %8s" % ("with l: pass", "own lock ns", "this lock ns", "ratio"))
+    others = {"named (Lock.open)": named_lock}
+    if args.second_copy:
+        others["another copy's, wrapped"] = lambda: lock_of_another_copy(args.second_copy)
+    for label, make in others.items():
+        if make() is None:
+            continue
+        best = against_own_lock(make, args.number, args.repeat)
+        ratio = best["other"] / best["own"]
+        print("%-28s %14.1f %14.1f %8.3f" % (label, best["own"], best["other"], ratio))
+        results["ratio " + label] = round(ratio, 3)
     if args.json:
         with open(args.json, "w") as out:
             json.dump(results, out, indent=2)

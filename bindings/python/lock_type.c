@@ -185,29 +185,18 @@ static PyObject *Lock_from_handle(PyObject *type, PyObject *handle) {
                  Py_TYPE(handle)->tp_name);
     return NULL;
   }
-  int overflow = 0;
-  long long value = PyLong_AsLongLongAndOverflow(handle, &overflow);
-  if (value == -1 && PyErr_Occurred()) return NULL;
-  if (value == 0 && !overflow) {
+  /* A pointer as an int is never negative (ctypes' c_void_p.value, cffi's
+   * int(ffi.cast("uintptr_t", p))): a negative or too large int is no address. */
+  unsigned long long address = PyLong_AsUnsignedLongLong(handle);
+  if (address == (unsigned long long)-1 && PyErr_Occurred()) {
+    if (!PyErr_ExceptionMatches(PyExc_OverflowError)) return NULL;
+    PyErr_Clear();
+    address = 0;
+  } else if (address == 0) {
     PyErr_SetString(PyExc_ValueError, "Lock.from_handle(): the handle is 0 (a NULL lock_t *)");
     return NULL;
   }
-  /* A pointer as an int is never negative (ctypes' c_void_p.value, cffi's
-   * int(ffi.cast("uintptr_t", p)) and id-style addresses all read unsigned). */
-  unsigned long long address = 0;
-  if (overflow < 0 || (!overflow && value < 0)) {
-    overflow = 1;
-  } else if (overflow > 0) {
-    address = PyLong_AsUnsignedLongLong(handle);
-    if (address == (unsigned long long)-1 && PyErr_Occurred()) {
-      PyErr_Clear();
-    } else {
-      overflow = 0;
-    }
-  } else {
-    address = (unsigned long long)value;
-  }
-  if (overflow || address > UINTPTR_MAX) {
+  if (address == 0 || address > UINTPTR_MAX) {
     PyErr_Format(PyExc_ValueError, "Lock.from_handle(): %R is not an address", handle);
     return NULL;
   }

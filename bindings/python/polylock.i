@@ -37,6 +37,13 @@
 %typemap(in, numinputs=0) int *status (int reason = LOCK_ESYS) { $1 = &reason; }
 %typemap(argout) int *status { $result = Py_BuildValue("(NN)", $result, PyLong_FromLong(*$1)); }
 
+/* lock_fence's token comes back beside the status: capi.lock_fence(lock)
+ * returns (status, token). */
+%typemap(in, numinputs=0) uint64_t *token (uint64_t fence = 0) { $1 = &fence; }
+%typemap(argout) uint64_t *token {
+  $result = Py_BuildValue("(NN)", $result, PyLong_FromUnsignedLongLong(*$1));
+}
+
 /* The header spells it ((int64_t)-1), a cast SWIG does not evaluate. */
 %constant int64_t LOCK_WAIT_FOREVER = -1;
 

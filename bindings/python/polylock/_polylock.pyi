@@ -94,3 +94,5 @@ def lock_open(name: str) -> Tuple[_Handle, int]:
     """Open (creating if needed) the named lock: (handle or None, LOCK_* status)."""
 def lock_unlink(name: str) -> int:
     """Remove a named lock's name; a LOCK_* status."""
+def lock_fence(lock: _Handle) -> Tuple[int, int]:
+    """The fencing token of this hold of a lock in a shared store: (LOCK_* status, token)."""
