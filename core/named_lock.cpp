@@ -83,6 +83,8 @@
 
 namespace polylock::core {
 
+std::atomic<std::uint64_t> named_lock_self{0};
+
 bool valid_lock_name(const char* name) noexcept {
   if (!name || name[0] == '\0' || name[0] == '.') return false;
   unsigned length = 0;
@@ -265,13 +267,13 @@ bool thread_gone(std::uint64_t identity) noexcept {
 
 // ---- who am I ------------------------------------------------------------
 
-// This process's identity, read once; a fork child forgets it (atfork), so
-// that it never takes the lock in its parent's name. A plain atomic, not a
-// function-local static, to keep the C++ runtime out of the library.
-std::atomic<std::uint64_t> self_cache{0};
+// This process's identity (named_lock_self), read once; a fork child forgets
+// it (atfork), so that it never takes the lock in its parent's name. A plain
+// atomic, not a function-local static, to keep the C++ runtime out of the
+// library.
 std::atomic<bool> atfork_registered{false};
 
-void forget_self_in_child() { self_cache.store(0, std::memory_order_relaxed); }
+void forget_self_in_child() { named_lock_self.store(0, std::memory_order_relaxed); }
 
 std::uint64_t read_self_identity() noexcept {
   std::uint64_t start = 0;
@@ -280,11 +282,11 @@ std::uint64_t read_self_identity() noexcept {
 }
 
 std::uint64_t self_identity() noexcept {
-  std::uint64_t self = self_cache.load(std::memory_order_relaxed);
+  std::uint64_t self = named_lock_self.load(std::memory_order_relaxed);
   if (self != 0) return self;
   self = read_self_identity();
   if (self == 0) self = task_identity(static_cast<std::uint64_t>(getpid()), 0);  // no /proc
-  self_cache.store(self, std::memory_order_relaxed);
+  named_lock_self.store(self, std::memory_order_relaxed);
   return self;
 }
 
@@ -372,14 +374,11 @@ void ask_release_to_hand_off(SharedLock& shared) noexcept {
   shared.owner.compare_exchange_strong(seen, seen | want_hand_off_bit, std::memory_order_seq_cst);
 }
 
-bool release_shared(SharedLock& shared) noexcept {
-  std::uint64_t expected = self_identity();
-  if (shared.owner.compare_exchange_strong(expected, 0, std::memory_order_seq_cst)) {
-    if (shared.sleepers.load(std::memory_order_seq_cst) != 0) wake_sleepers(shared, 1);
-    return true;
-  }
-  // Held by another process, or a hand-off was asked for, or not held at all.
-  std::uint64_t seen = expected;
+// The release that NamedLock::release's inline CAS could not make: the lock
+// is held by another process (or this one, before it knew itself), a hand-off
+// was asked for, or it is not held at all.
+bool release_contended(SharedLock& shared) noexcept {
+  std::uint64_t seen = shared.owner.load(std::memory_order_seq_cst);
   std::uint64_t next = 0;
   for (;;) {
     if (seen == 0) return false;
@@ -398,8 +397,8 @@ bool release_shared(SharedLock& shared) noexcept {
   return true;
 }
 
-NamedAcquired acquire_slow(SharedLock& shared, const std::atomic<std::uint32_t>& interrupts,
-                           std::int64_t timeout_ns, StopFn stop, void* context) noexcept {
+NamedAcquired acquire_contended(SharedLock& shared, const std::atomic<std::uint32_t>& interrupts,
+                                std::int64_t timeout_ns, StopFn stop, void* context) noexcept {
   const std::uint64_t me = self_identity();
   // A newcomer that only tries still checks the holder: it is the next
   // acquirer, and the dead holder must not keep the lock from it.
@@ -484,7 +483,7 @@ NamedAcquired acquire_slow(SharedLock& shared, const std::atomic<std::uint32_t>&
       std::uint64_t handed = reserved_bit | requester;
       if (shared.owner.compare_exchange_strong(handed, me, std::memory_order_seq_cst)) {
         if (result == NamedAcquired::timed_out) return NamedAcquired::yes;
-        release_shared(shared);
+        release_contended(shared);
       }
     }
   }
@@ -581,13 +580,21 @@ NamedLock::~NamedLock() {
   if (shared_) munmap(shared_, sizeof(SharedLock));
 }
 
+NamedError NamedLock::adopt(NamedError error) noexcept {
+  if (error == NamedError::none) {
+    owner_ = &shared_->owner;
+    sleepers_ = &shared_->sleepers;
+  }
+  return error;
+}
+
 NamedError NamedLock::open(const char* name) noexcept {
   if (!valid_lock_name(name)) return NamedError::bad_name;
   if (!atfork_registered.exchange(true)) pthread_atfork(nullptr, nullptr, forget_self_in_child);
-  if (self_cache.load(std::memory_order_relaxed) == 0) {
+  if (named_lock_self.load(std::memory_order_relaxed) == 0) {
     const std::uint64_t self = read_self_identity();
     if (self == 0) return NamedError::unsupported;  // no /proc: death could never be proved
-    self_cache.store(self, std::memory_order_relaxed);
+    named_lock_self.store(self, std::memory_order_relaxed);
   }
   char path[max_path];
   if (!object_path(name, path)) return NamedError::bad_name;
@@ -595,7 +602,7 @@ NamedError NamedLock::open(const char* name) noexcept {
   for (int round = 0; round < 8; ++round) {
     // O_NONBLOCK so that a FIFO in its place cannot block the open.
     const int fd = ::open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd >= 0) return map_existing(fd, shared_);
+    if (fd >= 0) return adopt(map_existing(fd, shared_));
     switch (errno) {
       case ENOENT:
         break;
@@ -611,21 +618,20 @@ NamedError NamedLock::open(const char* name) noexcept {
         return error_of_errno();
     }
     const NamedError error = create_object(path, shared_);
-    if (error != NamedError::none || shared_) return error;
+    if (error != NamedError::none || shared_) return adopt(error);
   }
   errno = EAGAIN;
   return NamedError::system_error;
 }
 
-NamedAcquired NamedLock::acquire(std::int64_t timeout_ns, StopFn stop, void* context) noexcept {
-  std::uint64_t expected = 0;
-  if (shared_->owner.compare_exchange_strong(expected, self_identity(),
-                                             std::memory_order_seq_cst))
-    return NamedAcquired::yes;
-  return acquire_slow(*shared_, interrupts_, timeout_ns, stop, context);
+NamedAcquired NamedLock::acquire_slow(std::int64_t timeout_ns, StopFn stop,
+                                      void* context) noexcept {
+  return acquire_contended(*shared_, interrupts_, timeout_ns, stop, context);
 }
 
-bool NamedLock::release() noexcept { return release_shared(*shared_); }
+bool NamedLock::release_slow() noexcept { return release_contended(*shared_); }
+
+void NamedLock::wake_a_sleeper() noexcept { wake_sleepers(*shared_, 1); }
 
 bool NamedLock::locked() const noexcept {
   return shared_->owner.load(std::memory_order_relaxed) != 0;

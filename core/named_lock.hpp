@@ -32,6 +32,10 @@ struct SharedLock;  // the object in shared memory (named_lock.cpp)
 // The longest name, in bytes (lock.h).
 inline constexpr unsigned named_lock_max_name = 200;
 
+// This process's identity as a holder (named_lock.cpp), 0 until first needed
+// and again in a fork child. Here so that the uncontended paths inline.
+extern std::atomic<std::uint64_t> named_lock_self;
+
 // True for 1-200 bytes of A-Z a-z 0-9 . _ - not starting with '.'.
 bool valid_lock_name(const char* name) noexcept;
 
@@ -47,11 +51,28 @@ class NamedLock {
   NamedError open(const char* name) noexcept;
 
   // Takes the lock, waiting at most `timeout_ns` (>= 0), or forever for -1.
+  // Uncontended: one CAS of the shared owner word, inline.
   NamedAcquired acquire(std::int64_t timeout_ns, StopFn stop = nullptr,
-                        void* context = nullptr) noexcept;
+                        void* context = nullptr) noexcept {
+    std::uint64_t expected = 0;
+    const std::uint64_t me = named_lock_self.load(std::memory_order_relaxed);
+    if (me != 0 && owner_->compare_exchange_strong(expected, me, std::memory_order_seq_cst))
+      return NamedAcquired::yes;
+    return acquire_slow(timeout_ns, stop, context);
+  }
 
   // Unlocks, from any thread of any process. False if it was unlocked.
-  bool release() noexcept;
+  // Uncontended: one CAS and a load of the sleeper count, inline.
+  bool release() noexcept {
+    std::uint64_t expected = named_lock_self.load(std::memory_order_relaxed);
+    // Sequentially consistent, both: a waiter counts itself in, then reads
+    // the owner word; either it sees this release or this load sees it.
+    if (expected != 0 && owner_->compare_exchange_strong(expected, 0, std::memory_order_seq_cst)) {
+      if (sleepers_->load(std::memory_order_seq_cst) != 0) wake_a_sleeper();
+      return true;
+    }
+    return release_slow();
+  }
 
   // A snapshot, as for Lock::locked().
   bool locked() const noexcept;
@@ -61,7 +82,14 @@ class NamedLock {
   void interrupt() noexcept;
 
  private:
+  NamedAcquired acquire_slow(std::int64_t timeout_ns, StopFn stop, void* context) noexcept;
+  bool release_slow() noexcept;
+  void wake_a_sleeper() noexcept;
+  NamedError adopt(NamedError error) noexcept;  // sets owner_ and sleepers_ on success
+
   SharedLock* shared_ = nullptr;
+  std::atomic<std::uint64_t>* owner_ = nullptr;     // in shared_
+  std::atomic<std::uint32_t>* sleepers_ = nullptr;  // in shared_
   std::atomic<std::uint32_t> interrupts_{0};  // interrupt() calls on this handle, wrapping
 };
 
