@@ -1,0 +1,424 @@
+// polylock etcd kind — the protocol, etcd's own recipe for a mutex
+// (clientv3/concurrency.Mutex) with Python's semantics (docs/etcd.md):
+//
+//   polylock/NAME/q/LEASE-SEQ  one key per acquire, bound to the handle's lease.
+//                              The queue is FIFO by create revision: a waiter
+//                              watches only its predecessor's key, so each
+//                              release wakes one waiter and nobody starves.
+//   polylock/NAME/holder       no lease. Exists exactly while the lock is held;
+//                              its value is the holder's queue key, so any
+//                              opener can release the hold (a binary semaphore,
+//                              not a mutex), and its mod revision is the hold's
+//                              fencing token: written once per hold, so it
+//                              only grows.
+//
+// acquire: one txn takes a free, unwaited lock (no holder, empty queue) and
+//   otherwise puts our queue key. At the front of the queue we claim the hold
+//   by writing holder in a txn that checks our key still exists. A holder
+//   record whose queue key has gone means its lease expired while it held
+//   the lock (a release deletes both in one txn): the claim then returns
+//   LOCK_OWNERDEAD.
+// release: one txn deletes holder and the holder's queue key, guarded by
+//   holder's mod revision.
+//
+// Every write whose outcome we cannot know (a timeout mid-call) abandons the
+// handle's lease: whatever it wrote expires within the TTL, so an unknown
+// outcome can delay the queue but never leave it stuck.
+#include "etcd_lock.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <thread>
+
+namespace polylock::etcd {
+namespace {
+
+constexpr long first_call_floor_ms = 1000;  // a try (timeout 0) still gets a round trip
+constexpr long call_cap_ms = 10000;         // one call of a wait without deadline
+constexpr long cleanup_ms = 1000;           // deleting our key after giving up
+constexpr long release_ms = 5000;           // each call of release and locked
+constexpr long watch_slice_ms = 5000;       // look again at least this often
+
+Json put(const std::string& key, const std::string& value, std::int64_t lease) {
+  Json request = {{"key", base64(key)}, {"value", base64(value)}};
+  if (lease) request["lease"] = std::to_string(lease);
+  return {{"request_put", request}};
+}
+
+Json erase(const std::string& key) { return {{"request_delete_range", {{"key", base64(key)}}}}; }
+
+Json get(const std::string& key) { return {{"request_range", {{"key", base64(key)}}}}; }
+
+Json compare(const std::string& key, const char* target, std::int64_t revision) {
+  const std::string field = std::string(target) == "CREATE" ? "create_revision" : "mod_revision";
+  return {{"key", base64(key)}, {"target", target}, {"result", "EQUAL"},
+          {field, std::to_string(revision)}};
+}
+
+std::string range_end(const std::string& prefix) {
+  std::string end = prefix;
+  end.back() = static_cast<char>(end.back() + 1);
+  return end;
+}
+
+// The i-th response of a txn, of the given kind ("response_range", ...).
+const Json* txn_response(const Json& body, std::size_t i, const char* kind) {
+  const auto responses = body.find("responses");
+  if (responses == body.end() || !responses->is_array() || responses->size() <= i) return nullptr;
+  return object_field((*responses)[i], kind);
+}
+
+// The first key-value of a range response, or NULL when it found none.
+const Json* first_kv(const Json* range) {
+  if (!range) return nullptr;
+  const auto kvs = range->find("kvs");
+  if (kvs == range->end() || !kvs->is_array() || kvs->empty() || !(*kvs)[0].is_object())
+    return nullptr;
+  return &(*kvs)[0];
+}
+
+std::string kv_string(const Json& kv, const char* field) {
+  const auto value = kv.find(field);
+  if (value == kv.end() || !value->is_string()) return {};
+  return unbase64(value->get<std::string>()).value_or(std::string{});
+}
+
+std::int64_t revision_of(const Json& body) {
+  const Json* header = object_field(body, "header");
+  return header ? int_field(*header, "revision") : 0;
+}
+
+bool transient(const Reply& reply) {
+  if (reply.outcome == Outcome::timed_out || reply.outcome == Outcome::refused) return true;
+  if (reply.outcome != Outcome::rejected) return false;
+  const std::int64_t code = int_field(reply.body, "code");
+  return code == 14 || code == 4;  // Unavailable (no leader yet), DeadlineExceeded
+}
+
+// LOCK_ESYS with errno telling why.
+int failure(const Reply& reply) {
+  errno = reply.outcome == Outcome::refused     ? ECONNREFUSED
+          : reply.outcome == Outcome::timed_out ? ETIMEDOUT
+          : reply.outcome == Outcome::garbage   ? EPROTO
+                                                : EIO;
+  return LOCK_ESYS;
+}
+
+int garbage() {
+  errno = EPROTO;
+  return LOCK_ESYS;
+}
+
+void pause_briefly(const Deadline& deadline) {
+  const auto step = std::chrono::milliseconds(100);
+  if (deadline.forever || deadline.at - Clock::now() > step)
+    std::this_thread::sleep_for(step);
+  else
+    std::this_thread::sleep_until(deadline.at);
+}
+
+}  // namespace
+
+struct EtcdLock::Hold {
+  std::shared_ptr<Lease> lease;
+  std::string key;
+  std::int64_t created = 0;  // our key's create revision; 0 while not queued
+};
+
+EtcdLock::EtcdLock(const Name& name)
+    : client_(std::make_shared<Client>(name.endpoints)),
+      holder_key_("polylock/" + name.lock + "/holder"),
+      queue_prefix_("polylock/" + name.lock + "/q/"),
+      ttl_s_(name.ttl_s) {}
+
+EtcdLock::~EtcdLock() {
+  std::lock_guard<std::mutex> guard(mutex_);
+  // A held lock stays held when its handle closes, as a named lock does: the
+  // lease lives on with the process (the keeper holds it).
+  if (lease_ && !(holding_ && held_lease_ == lease_)) {
+    forget(lease_);
+    client_->call("/v3/lease/revoke", Json{{"ID", std::to_string(lease_->id)}}, cleanup_ms);
+  }
+}
+
+int EtcdLock::take_lease(const Deadline& deadline, std::shared_ptr<Lease>& lease) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  if (lease_ && !lease_->lost.load(std::memory_order_acquire)) {
+    lease = lease_;
+    return LOCK_OK;
+  }
+  const Reply reply = client_->call("/v3/lease/grant", Json{{"TTL", ttl_s_}},
+                                    deadline.budget_ms(first_call_floor_ms, call_cap_ms));
+  if (reply.outcome == Outcome::timed_out && deadline.passed()) return LOCK_TIMEOUT;
+  if (reply.outcome != Outcome::ok) return failure(reply);
+  auto granted = std::make_shared<Lease>();
+  granted->client = client_;
+  granted->id = int_field(reply.body, "ID");
+  granted->ttl_s = int_field(reply.body, "TTL");
+  if (granted->id == 0 || granted->ttl_s <= 0) return garbage();
+  keep_alive(granted);
+  lease_ = lease = granted;
+  return LOCK_OK;
+}
+
+void EtcdLock::abandon(const std::shared_ptr<Lease>& lease) {
+  forget(lease);
+  lease->lost.store(true, std::memory_order_release);
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    if (lease_ == lease) lease_.reset();
+  }
+  // Best effort: revoking deletes its keys now rather than after the TTL.
+  client_->call("/v3/lease/revoke", Json{{"ID", std::to_string(lease->id)}}, cleanup_ms);
+}
+
+// Puts a new queue key for `hold` (after a lost lease or a disturbance).
+int EtcdLock::enqueue(Hold& hold, const Deadline& deadline) {
+  for (;;) {
+    if (deadline.passed()) return LOCK_TIMEOUT;
+    const int status = take_lease(deadline, hold.lease);
+    if (status != LOCK_OK) return status;
+    {
+      std::lock_guard<std::mutex> guard(mutex_);
+      char suffix[48];
+      std::snprintf(suffix, sizeof suffix, "%llx-%llx", static_cast<unsigned long long>(hold.lease->id),
+                    static_cast<unsigned long long>(++sequence_));
+      hold.key = queue_prefix_ + suffix;
+    }
+    const Json txn = {{"success", {put(hold.key, "", hold.lease->id)}}};
+    const Reply reply = client_->call("/v3/kv/txn", txn, deadline.budget_ms(first_call_floor_ms, call_cap_ms));
+    if (reply.outcome == Outcome::ok) {
+      hold.created = revision_of(reply.body);
+      return hold.created > 0 ? LOCK_OK : garbage();
+    }
+    if (reply.outcome == Outcome::rejected && int_field(reply.body, "code") == 5) {
+      abandon(hold.lease);  // the lease expired under us: take a new one
+      continue;
+    }
+    if (!transient(reply)) return failure(reply);
+    abandon(hold.lease);  // the put may or may not have happened
+    pause_briefly(deadline);
+  }
+}
+
+// Gives up the wait: deletes our queue key and returns `status`.
+int EtcdLock::leave(Hold& hold, int status) {
+  if (hold.created == 0) return status;
+  const Json txn = {{"success", {erase(hold.key)}}};
+  const Reply reply = client_->call("/v3/kv/txn", txn, cleanup_ms);
+  if (reply.outcome != Outcome::ok) abandon(hold.lease);  // then the key expires with it
+  hold.created = 0;
+  return status;
+}
+
+int EtcdLock::held(const Hold& hold, std::int64_t revision, int status) {
+  if (revision <= 0) return garbage();
+  std::lock_guard<std::mutex> guard(mutex_);
+  holding_ = true;
+  held_key_ = hold.key;
+  token_ = revision;
+  held_lease_ = hold.lease;
+  return status;
+}
+
+int EtcdLock::acquire(std::int64_t timeout_ns, lock_stop_fn stop, void* context) {
+  const Deadline deadline = Deadline::after(timeout_ns);
+  std::uint64_t seen = waker_.generation();
+  Hold hold;
+  int status = take_lease(deadline, hold.lease);
+  if (status != LOCK_OK) return status;
+
+  // One round trip for a free lock nobody waits for; otherwise (without a
+  // stop function to ask first) the same txn queues us.
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    char suffix[48];
+    std::snprintf(suffix, sizeof suffix, "%llx-%llx", static_cast<unsigned long long>(hold.lease->id),
+                  static_cast<unsigned long long>(++sequence_));
+    hold.key = queue_prefix_ + suffix;
+  }
+  Json txn = {{"compare",
+               {compare(holder_key_, "CREATE", 0),
+                {{"key", base64(queue_prefix_)}, {"range_end", base64(range_end(queue_prefix_))},
+                 {"target", "CREATE"}, {"result", "EQUAL"}, {"create_revision", "0"}}}},
+              {"success", {put(hold.key, "", hold.lease->id), put(holder_key_, hold.key, 0)}},
+              {"failure", Json::array()}};
+  if (!stop && timeout_ns != 0) txn["failure"].push_back(put(hold.key, "", hold.lease->id));
+  const Reply first = client_->call("/v3/kv/txn", txn, deadline.budget_ms(first_call_floor_ms, call_cap_ms));
+  if (first.outcome != Outcome::ok) {
+    // Nothing was written when nobody took the connection: a clear error.
+    if (first.outcome == Outcome::refused) return failure(first);
+    if (first.outcome == Outcome::timed_out) {
+      abandon(hold.lease);  // it may have been written
+      if (deadline.passed()) return LOCK_TIMEOUT;
+    } else if (!transient(first)) {
+      return failure(first);
+    }
+    status = enqueue(hold, deadline);
+    if (status != LOCK_OK) return status;
+  } else if (first.body.value("succeeded", false)) {
+    return held(hold, revision_of(first.body), LOCK_OK);
+  } else if (timeout_ns == 0) {
+    return LOCK_TIMEOUT;  // a try: taken only when free and unwaited
+  } else if (stop) {
+    // lock.h: asked before the first sleep, out of the queue.
+    if (stop(context)) return LOCK_EINTR;
+    status = enqueue(hold, deadline);
+    if (status != LOCK_OK) return status;
+  } else {
+    hold.created = revision_of(first.body);
+    if (hold.created <= 0) return garbage();
+  }
+
+  for (;;) {
+    if (deadline.passed()) return leave(hold, LOCK_TIMEOUT);
+    if (hold.lease->lost.load(std::memory_order_acquire)) {
+      hold.created = 0;  // our key went with the lease
+      status = enqueue(hold, deadline);
+      if (status != LOCK_OK) return status;
+      continue;
+    }
+    // Our key, the key just ahead of ours, and the holder record, at one revision.
+    const Json look = {
+        {"success",
+         {get(hold.key),
+          {{"request_range",
+            {{"key", base64(queue_prefix_)},
+             {"range_end", base64(range_end(queue_prefix_))},
+             {"sort_target", "CREATE"},
+             {"sort_order", "DESCEND"},
+             {"limit", 1},
+             {"max_create_revision", std::to_string(hold.created - 1)}}}},
+          get(holder_key_)}}};
+    const Reply seen_now = client_->call("/v3/kv/txn", look, deadline.budget_ms(1, call_cap_ms));
+    if (seen_now.outcome != Outcome::ok) {
+      if (!transient(seen_now)) return leave(hold, failure(seen_now));
+      pause_briefly(deadline);
+      continue;
+    }
+    const Json* ours = first_kv(txn_response(seen_now.body, 0, "response_range"));
+    const Json* ahead = first_kv(txn_response(seen_now.body, 1, "response_range"));
+    const Json* holder = first_kv(txn_response(seen_now.body, 2, "response_range"));
+    if (!txn_response(seen_now.body, 2, "response_range")) return leave(hold, garbage());
+    if (!ours || int_field(*ours, "create_revision") != hold.created) {
+      abandon(hold.lease);  // our lease expired while we waited
+      hold.created = 0;
+      status = enqueue(hold, deadline);
+      if (status != LOCK_OK) return status;
+      continue;
+    }
+    if (!ahead) {
+      // Front of the queue: claim the hold. A holder record left behind is a
+      // holder whose lease expired while it held the lock.
+      Json claim = {{"compare", {compare(hold.key, "CREATE", hold.created)}},
+                    {"success", {put(holder_key_, hold.key, 0)}}};
+      if (holder)
+        claim["compare"].push_back(compare(holder_key_, "MOD", int_field(*holder, "mod_revision")));
+      else
+        claim["compare"].push_back(compare(holder_key_, "CREATE", 0));
+      const Reply claimed = client_->call("/v3/kv/txn", claim, deadline.budget_ms(first_call_floor_ms, call_cap_ms));
+      if (claimed.outcome == Outcome::ok) {
+        if (claimed.body.value("succeeded", false))
+          return held(hold, revision_of(claimed.body), holder ? LOCK_OWNERDEAD : LOCK_OK);
+        continue;  // something moved: look again
+      }
+      if (!transient(claimed)) return leave(hold, failure(claimed));
+      if (claimed.outcome == Outcome::timed_out) {
+        abandon(hold.lease);  // the claim may have happened; let it expire
+        hold.created = 0;
+        if (deadline.passed()) return LOCK_TIMEOUT;
+        status = enqueue(hold, deadline);
+        if (status != LOCK_OK) return status;
+      }
+      continue;
+    }
+    // Wait for the key ahead of ours to go (released, given up, or expired).
+    const std::string ahead_key = kv_string(*ahead, "key");
+    if (ahead_key.empty()) return leave(hold, garbage());
+    const long slice = deadline.forever ? watch_slice_ms : std::min(watch_slice_ms, deadline.budget_ms(1, watch_slice_ms));
+    const Outcome watched =
+        client_->watch_delete(ahead_key, revision_of(seen_now.body) + 1, slice, &waker_, seen);
+    if (watched == Outcome::disturbed) {
+      seen = waker_.generation();
+      if (!stop) continue;
+      // Asked out of the queue, so the stop function may use this very lock
+      // (lock.h); going on costs our place.
+      leave(hold, LOCK_OK);
+      if (stop(context)) return LOCK_EINTR;
+      status = enqueue(hold, deadline);
+      if (status != LOCK_OK) return status;
+    } else if (watched != Outcome::ok && watched != Outcome::timed_out) {
+      pause_briefly(deadline);  // etcd cut the watch: look again shortly
+    }
+  }
+}
+
+// Releases the current hold, whoever took it: deletes holder and the
+// holder's queue key, guarded by holder's mod revision.
+int EtcdLock::release_holder() {
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    const Reply seen = client_->call("/v3/kv/txn", Json{{"success", {get(holder_key_)}}}, release_ms);
+    if (seen.outcome != Outcome::ok) return failure(seen);
+    const Json* range = txn_response(seen.body, 0, "response_range");
+    if (!range) return garbage();
+    const Json* holder = first_kv(range);
+    if (!holder) return LOCK_ENOTLOCKED;
+    const Json txn = {
+        {"compare", {compare(holder_key_, "MOD", int_field(*holder, "mod_revision"))}},
+        {"success", {erase(holder_key_), erase(kv_string(*holder, "value"))}}};
+    const Reply done = client_->call("/v3/kv/txn", txn, release_ms);
+    if (done.outcome != Outcome::ok) return failure(done);
+    if (done.body.value("succeeded", false)) return LOCK_OK;
+  }
+  errno = EAGAIN;  // the hold changed hands under us sixteen times
+  return LOCK_ESYS;
+}
+
+int EtcdLock::release() {
+  std::lock_guard<std::mutex> one_at_a_time(releasing_);
+  std::string key;
+  std::int64_t token = 0;
+  std::shared_ptr<Lease> lease;
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    if (holding_) key = held_key_, token = token_, lease = held_lease_;
+  }
+  if (lease) {
+    const Json txn = {{"compare", {compare(holder_key_, "MOD", token)}},
+                      {"success", {erase(holder_key_), erase(key)}}};
+    const Reply done = client_->call("/v3/kv/txn", txn, release_ms);
+    if (done.outcome != Outcome::ok) return failure(done);  // still ours: the caller may retry
+    {
+      std::lock_guard<std::mutex> guard(mutex_);
+      if (holding_ && token_ == token) holding_ = false, held_lease_.reset();
+    }
+    if (done.body.value("succeeded", false)) return LOCK_OK;
+    // Our hold is gone. If our lease expired, the lock may now be another's,
+    // taken with LOCK_OWNERDEAD: a stale holder must not release that. (Ask
+    // etcd: after a pause the keep-alive thread may not have noticed yet.)
+    if (lease->lost.load(std::memory_order_acquire)) return LOCK_ENOTLOCKED;
+    const Reply alive = client_->call("/v3/lease/timetolive", Json{{"ID", std::to_string(lease->id)}}, release_ms);
+    if (alive.outcome != Outcome::ok) return failure(alive);
+    if (int_field(alive.body, "TTL") <= 0) {
+      lease->lost.store(true, std::memory_order_release);
+      return LOCK_ENOTLOCKED;
+    }
+  }
+  return release_holder();
+}
+
+int EtcdLock::locked() {
+  const Json range = {{"key", base64(holder_key_)}, {"count_only", true}};
+  const Reply reply = client_->call("/v3/kv/range", range, release_ms);
+  if (reply.outcome != Outcome::ok) return failure(reply);
+  return int_field(reply.body, "count") > 0 ? 1 : 0;
+}
+
+int EtcdLock::fence(std::uint64_t* token) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  if (!holding_) return LOCK_ENOTLOCKED;
+  *token = static_cast<std::uint64_t>(token_);
+  return LOCK_OK;
+}
+
+}  // namespace polylock::etcd
