@@ -437,8 +437,10 @@ NamedAcquired acquire_contended(SharedLock& shared, const std::atomic<std::uint3
     // the sleep below then returns at once.
     const std::uint32_t seq = shared.wake_seq.load(std::memory_order_seq_cst);
     const std::int64_t now = monotonic_now_ns();
-    const bool probe = now >= next_probe;
-    if (probe) {
+    // At the deadline, a last check too: a timed waiter notices a dead holder
+    // even when its timeout is shorter than the first sleep.
+    const bool probe = now >= next_probe || now >= deadline;
+    if (now >= next_probe) {
       next_probe = now + poll_ns;
       if (poll_ns < max_poll_ns) poll_ns *= 2;
     }

@@ -698,6 +698,36 @@ static void test_no_waiter_starves(void) {
   unlink(file);
 }
 
+/* The hand-off itself: a waiter in another process that has waited ~1 ms
+ * asks for it (bit 62 of the owner word); the next release then gives it the
+ * lock, so the releasing thread cannot take it straight back. */
+static void test_hand_off_after_a_millisecond(void) {
+  char name[64];
+  make_name(name, sizeof name, "hand-off");
+  lock_t *lock = open_ok(name);
+  object_t *object = map_object(name);
+  CHECK(object != NULL);
+  if (!object) return;
+  for (int round = 0; round < 20; ++round) {
+    CHECK_EQ(lock_acquire(lock, LOCK_WAIT_FOREVER), LOCK_OK);
+    const char *args[] = {"try", name, "-1", NULL};
+    pid_t waiter = spawn_helper(args, NULL, NULL);
+    while (!(__atomic_load_n(&object->owner, __ATOMIC_SEQ_CST) >> 62 & 1)) sched_yield();
+    CHECK_EQ(lock_release(lock), LOCK_OK);
+    /* Handed off (reserved), held by the waiter, or left by it on exit. */
+    const int status = lock_acquire(lock, 0);
+    CHECK(status != LOCK_OK);
+    if (status == LOCK_OK) CHECK_EQ(lock_release(lock), LOCK_OK); /* (only when failing) */
+    CHECK_EQ(exit_status(waiter), 10 + LOCK_OK);
+    /* The waiter exited holding it. */
+    if (status != LOCK_OWNERDEAD) CHECK_EQ(lock_acquire(lock, LOCK_WAIT_FOREVER), LOCK_OWNERDEAD);
+    CHECK_EQ(lock_release(lock), LOCK_OK);
+  }
+  munmap(object, sizeof *object);
+  lock_free(lock);
+  CHECK_EQ(lock_unlink(name), LOCK_OK);
+}
+
 /* A fork child that inherited a handle acquires in its own name: its parent's
  * death would not make the child's hold look dead, and vice versa. */
 static void test_fork_child_is_its_own_holder(void) {
@@ -733,6 +763,7 @@ static const struct {
     {"blocked_waiter_sees_owner_dead", test_blocked_waiter_sees_owner_dead},
     {"interruptible", test_interruptible},
     {"no_waiter_starves", test_no_waiter_starves},
+    {"hand_off_after_a_millisecond", test_hand_off_after_a_millisecond},
     {"fork_child_is_its_own_holder", test_fork_child_is_its_own_holder},
 };
 
