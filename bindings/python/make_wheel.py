@@ -4,7 +4,12 @@ A wheel is only a zip with METADATA, WHEEL and RECORD (PEP 427); writing it
 here needs nothing from PyPI and gives the same bytes for the same inputs
 (fixed timestamps, sorted entries).
 
-    python make_wheel.py --root STAGE --version 1.1.0 --tag cp311-cp311-linux_x86_64 --out DIR
+    python make_wheel.py --root STAGE --version 1.2.0 --tag cp311-cp311-linux_x86_64 \
+                         --pyproject pyproject.toml --out DIR
+
+The metadata (METADATA, PEP 566) comes from pyproject.toml's [project] table,
+the one place it is written; `pip install .` reaches this script through the
+in-tree build backend (build_backend/polylock_build.py) and CMake.
 """
 import argparse
 import base64
@@ -13,13 +18,48 @@ import os
 import sys
 import zipfile
 
-SUMMARY = "One lock with the semantics of threading.Lock, for C, C++, Python, Java and C#"
 EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold
 
 
 def digest(data):
     encoded = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
     return "sha256=" + encoded.decode("ascii")
+
+
+def read_project(pyproject):
+    """pyproject.toml's [project] table."""
+    try:
+        import tomllib  # 3.11+
+    except ImportError:  # 3.8-3.10: the TOML reader pip itself carries
+        try:
+            from pip._vendor import tomli as tomllib
+        except ImportError:
+            sys.exit("reading %s needs Python 3.11+ (tomllib) or pip" % pyproject)
+    with open(pyproject, "rb") as f:
+        return tomllib.load(f)["project"]
+
+
+def metadata_text(project, version, base):
+    """METADATA for `project` at `version`; relative paths from `base`."""
+    lines = ["Metadata-Version: 2.1", "Name: " + project["name"], "Version: " + version,
+             "Summary: " + project["description"]]
+    if "keywords" in project:
+        lines.append("Keywords: " + ",".join(project["keywords"]))
+    if "license" in project:
+        license = project["license"]
+        lines.append("License: " + (license.get("text") or open(
+            os.path.join(base, license["file"]), encoding="utf-8").read().strip()))
+    if "requires-python" in project:
+        lines.append("Requires-Python: " + project["requires-python"])
+    lines += ["Classifier: " + c for c in project.get("classifiers", [])]
+    for label, url in project.get("urls", {}).items():
+        lines.append("Project-URL: %s, %s" % (label, url))
+    body = ""
+    if "readme" in project:
+        lines.append("Description-Content-Type: text/markdown")
+        with open(os.path.join(base, project["readme"]), encoding="utf-8") as readme:
+            body = readme.read()
+    return "\n".join(lines) + "\n\n" + body
 
 
 def package_files(root):
@@ -38,21 +78,13 @@ def main():
     parser.add_argument("--root", required=True, help="folder that holds the polylock package")
     parser.add_argument("--version", required=True)
     parser.add_argument("--tag", required=True, help="python-abi-platform, e.g. cp311-cp311-linux_x86_64")
+    parser.add_argument("--pyproject", required=True, help="pyproject.toml with the [project] table")
     parser.add_argument("--out", required=True, help="folder to write the wheel to")
     args = parser.parse_args()
 
-    python_tag = args.tag.split("-")[0]
     dist_info = "polylock-%s.dist-info" % args.version
-    metadata = (
-        "Metadata-Version: 2.1\n"
-        "Name: polylock\n"
-        "Version: %s\n"
-        "Summary: %s\n"
-        "Requires-Python: ==%s.%s.*\n"
-        "\n"
-        "polylock.Lock is a drop-in for threading.Lock over polylock's C library,\n"
-        "which this wheel carries inside (polylock/libpolylock.so.1).\n"
-    ) % (args.version, SUMMARY, python_tag[2], python_tag[3:])
+    metadata = metadata_text(read_project(args.pyproject), args.version,
+                             os.path.dirname(os.path.abspath(args.pyproject)))
     wheel = (
         "Wheel-Version: 1.0\n"
         "Generator: polylock make_wheel.py\n"
