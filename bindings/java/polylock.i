@@ -112,23 +112,36 @@ POLYLOCK_OUT_PARAMETER(uint64_t, token, jlongArray, long[], jlong, SetLongArrayR
 #include "polylock/lock.h"
 
 /* What the stop function needs: the waiting thread's JNIEnv (the upcall runs
- * on that thread, inside the native call, so the pointer is valid) and the
- * StopCondition to ask. It lives on the wrapper's stack for one call. */
+ * on that thread, inside the native call, so the pointer is valid), the
+ * StopCondition to ask, and whether the library has asked yet. It lives on
+ * the wrapper's stack for one call. */
 typedef struct polylock_java_stop {
   JNIEnv *env;
   jobject condition;
+  int asked;
 } polylock_java_stop;
 
-/* Called by lock_acquire_interruptible each time the wait is disturbed.
- * Looks the method up each time: disturbances are rare, and this keeps the
- * glue free of global references and class caches. If the upcall throws, the
- * exception stays pending and the wait gives up: the wrapper returns and Java
+/* Called by lock_acquire_interruptible before the first sleep and then each
+ * time the wait is disturbed. The first ask is answered here, "go on", with
+ * no upcall: everyone in the binding who wants a wait to stop -- close()
+ * and the interrupt watcher (NativeHandle.java, InterruptibleWait.java) --
+ * keeps calling lock_interrupt until the wait has ended, so a stop wanted
+ * before the first sleep is heard at the next disturbance, and every
+ * contended wait saves an upcall. Later asks go to Java, looking the method
+ * up each time: disturbances are rare, and this keeps the glue free of
+ * global references and class caches. If the upcall throws, the exception
+ * stays pending and the wait gives up: the wrapper returns and Java
  * rethrows it. */
 static int polylock_java_should_stop(void *context) {
   polylock_java_stop *stop = (polylock_java_stop *)context;
   JNIEnv *env = stop->env;
   jboolean answer = JNI_TRUE;
-  jclass cls = (*env)->GetObjectClass(env, stop->condition);
+  jclass cls;
+  if (!stop->asked) {
+    stop->asked = 1;
+    return 0;
+  }
+  cls = (*env)->GetObjectClass(env, stop->condition);
   if (cls) {
     jmethodID method = (*env)->GetMethodID(env, cls, "stopRequested", "()Z");
     if (method) answer = (*env)->CallBooleanMethod(env, stop->condition, method);
@@ -146,6 +159,7 @@ static int polylock_java_should_stop(void *context) {
 %typemap(in) (lock_stop_fn stop, void *context) (polylock_java_stop stop_state) %{
   stop_state.env = jenv;
   stop_state.condition = $input;
+  stop_state.asked = 0;
   $1 = $input ? polylock_java_should_stop : NULL;
   $2 = &stop_state;
 %}
