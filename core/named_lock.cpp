@@ -291,13 +291,23 @@ std::uint64_t self_identity() noexcept {
 }
 
 // The calling thread's identity, for a hand-off request; 0 if /proc fails.
+// Kept per thread, since a /proc read costs more than a whole hand-off; the
+// tid check catches a fork child, whose one thread has a new tid. A trivially
+// constructed thread_local needs no C++ runtime, and initial-exec keeps it
+// in static TLS (8 bytes of glibc's surplus, even when dlopen()ed), so the
+// library needs no __tls_get_addr from ld.so: libc alone.
+__attribute__((tls_model("initial-exec"))) thread_local std::uint64_t thread_identity_cache = 0;
+
 std::uint64_t thread_identity() noexcept {
   const auto tid = static_cast<std::uint64_t>(syscall(SYS_gettid));
+  if (thread_identity_cache != 0 && (thread_identity_cache & id_mask) == tid)
+    return thread_identity_cache;
   char path[64];
   snprintf(path, sizeof path, "/proc/self/task/%u/stat", static_cast<unsigned>(tid));
   std::uint64_t start = 0;
   if (read_stat(path, start) != Task::alive) return 0;
-  return task_identity(tid, start);
+  thread_identity_cache = task_identity(tid, start);
+  return thread_identity_cache;
 }
 
 // ---- the shared futex ------------------------------------------------------
@@ -661,6 +671,7 @@ NamedError unlink_named(const char* name) noexcept {
 
 #else  // not Linux: named locks are not supported (docs/named-locks.md)
 
+// open() never succeeds here, so nothing below runs on an open lock.
 struct SharedLock {};
 
 NamedLock::~NamedLock() = default;
@@ -669,11 +680,15 @@ NamedError NamedLock::open(const char* name) noexcept {
   return valid_lock_name(name) ? NamedError::unsupported : NamedError::bad_name;
 }
 
-NamedAcquired NamedLock::acquire(std::int64_t, StopFn, void*) noexcept {
+NamedAcquired NamedLock::acquire_slow(std::int64_t, StopFn, void*) noexcept {
   return NamedAcquired::timed_out;
 }
 
-bool NamedLock::release() noexcept { return false; }
+bool NamedLock::release_slow() noexcept { return false; }
+
+void NamedLock::wake_a_sleeper() noexcept {}
+
+NamedError NamedLock::adopt(NamedError error) noexcept { return error; }
 
 bool NamedLock::locked() const noexcept { return false; }
 
