@@ -9,7 +9,8 @@
 // lock that later opens would refuse. An existing object is used only if it
 // is a regular file (O_NOFOLLOW, fstat), owned by geteuid(), with no group or
 // other permission bits, of exactly the expected size, holding our magic and
-// layout version; anything else is `not_ours`. After that check the shared
+// layout version, made in this process's pid namespace (pids mean nothing in
+// another); anything else is `not_ours`. After that check the shared
 // words are still treated as hostile: every bit pattern decodes to something
 // harmless (a holder that is proved dead or not, a spurious wake-up), and
 // every wait is bounded by the caller's deadline.
@@ -111,7 +112,8 @@ struct SharedLock {
   std::atomic<std::uint64_t> hand_off;  // 0, or the thread a starving waiter asks to be handed it
   std::atomic<std::uint32_t> wake_seq;  // the futex word waiters sleep on
   std::atomic<std::uint32_t> sleepers;  // threads in the waiting loop (an upper bound)
-  std::uint8_t spare[24];
+  std::uint64_t pid_namespace;          // inode of the creator's /proc/self/ns/pid
+  std::uint8_t spare[16];
 };
 
 namespace {
@@ -126,7 +128,8 @@ struct SharedImage {
   std::uint32_t magic, layout, size, spare0;
   std::uint64_t owner, hand_off;
   std::uint32_t wake_seq, sleepers;
-  std::uint8_t spare[24];
+  std::uint64_t pid_namespace;
+  std::uint8_t spare[16];
 };
 static_assert(sizeof(SharedLock) == 64 && sizeof(SharedImage) == 64, "the layout is 64 bytes");
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free &&
@@ -139,6 +142,11 @@ constexpr std::uint64_t start_mask = (std::uint64_t{1} << 40) - 1;
 constexpr std::uint64_t task_mask = (std::uint64_t{1} << 62) - 1;  // id and start
 constexpr std::uint64_t want_hand_off_bit = std::uint64_t{1} << 62;
 constexpr std::uint64_t reserved_bit = std::uint64_t{1} << 63;
+// The start time a process records when it could not read its own (a fork
+// child out of file descriptors): its pid alone then proves nothing but a
+// missing /proc entry or a zombie, never a reuse, so it is never wrongly
+// taken for dead.
+constexpr std::uint64_t unknown_start = start_mask;
 
 // A waiter that has waited this long asks for the lock to be handed to it.
 constexpr std::int64_t fair_after_ns = 1'000'000;
@@ -235,9 +243,10 @@ bool process_gone(std::uint64_t identity) noexcept {
     case Task::unknown:
       return false;
     case Task::alive:
-      return (start & start_mask) != (identity >> id_bits);
+      return (identity >> id_bits) != unknown_start && (start & start_mask) != (identity >> id_bits);
     case Task::zombie:
-      if ((start & start_mask) != (identity >> id_bits)) return true;
+      if ((identity >> id_bits) != unknown_start && (start & start_mask) != (identity >> id_bits))
+        return true;
       // A main thread that called pthread_exit leaves the leader a zombie
       // while the other threads run: "Threads:" still counts them.
       return thread_count(pid) == 1;
@@ -278,14 +287,24 @@ void forget_self_in_child() { named_lock_self.store(0, std::memory_order_relaxed
 std::uint64_t read_self_identity() noexcept {
   std::uint64_t start = 0;
   if (read_stat("/proc/self/stat", start) != Task::alive) return 0;
+  if ((start & start_mask) == unknown_start) start = 0;  // not after 348 years of uptime
   return task_identity(static_cast<std::uint64_t>(getpid()), start);
+}
+
+// Pids mean something only within one pid namespace. Processes of two
+// namespaces (containers sharing /dev/shm) could not prove each other's death
+// -- each would see the other's pid missing -- so a lock belongs to the
+// namespace that created it, and other namespaces are refused.
+std::uint64_t pid_namespace() noexcept {
+  struct stat st{};
+  return stat("/proc/self/ns/pid", &st) == 0 ? static_cast<std::uint64_t>(st.st_ino) : 0;
 }
 
 std::uint64_t self_identity() noexcept {
   std::uint64_t self = named_lock_self.load(std::memory_order_relaxed);
   if (self != 0) return self;
   self = read_self_identity();
-  if (self == 0) self = task_identity(static_cast<std::uint64_t>(getpid()), 0);  // no /proc
+  if (self == 0) return task_identity(static_cast<std::uint64_t>(getpid()), unknown_start);
   named_lock_self.store(self, std::memory_order_relaxed);
   return self;
 }
@@ -484,6 +503,12 @@ NamedAcquired acquire_contended(SharedLock& shared, const std::atomic<std::uint3
     if (reason == WakeReason::interrupted && stop) ask_stop_now = true;
   }
   shared.sleepers.fetch_sub(1, std::memory_order_seq_cst);
+  // A release may have woken this waiter just as it gave up; pass the wake on
+  // rather than leave the others asleep until their next check.
+  if ((result == NamedAcquired::timed_out || result == NamedAcquired::stopped) &&
+      shared.owner.load(std::memory_order_seq_cst) == 0 &&
+      shared.sleepers.load(std::memory_order_seq_cst) != 0)
+    wake_sleepers(shared, 1);
 
   if (requester != 0) {
     // Withdraw the request. A release may have handed the lock to this thread
@@ -540,7 +565,7 @@ NamedError map_existing(int fd, SharedLock*& shared) noexcept {
   }
   auto* candidate = static_cast<SharedLock*>(memory);
   if (candidate->magic != shared_magic || candidate->layout != shared_layout ||
-      candidate->size != sizeof(SharedLock)) {
+      candidate->size != sizeof(SharedLock) || candidate->pid_namespace != pid_namespace()) {
     munmap(memory, sizeof(SharedLock));
     return NamedError::not_ours;
   }
@@ -568,6 +593,7 @@ NamedError create_object(const char* path, SharedLock*& shared) noexcept {
   image.magic = shared_magic;
   image.layout = shared_layout;
   image.size = sizeof(SharedLock);
+  image.pid_namespace = pid_namespace();
   errno = ENOSPC;  // what a short write means
   // fchmod: the umask may only have narrowed 0600, but make it exact.
   if (fchmod(fd, 0600) != 0 || pwrite(fd, &image, sizeof image, 0) != sizeof image) {

@@ -78,7 +78,8 @@ struct Object {
   std::uint32_t magic, layout, size, spare0;
   std::uint64_t owner, hand_off;
   std::uint32_t wake_seq, sleepers;
-  std::uint8_t spare[24];
+  std::uint64_t pid_namespace;
+  std::uint8_t spare[16];
 };
 static_assert(sizeof(Object) == 64, "layout 1 is 64 bytes");
 
@@ -102,6 +103,10 @@ void fuzz_object(FuzzedDataProvider& input) {
   if (damage & 1) object.magic = input.ConsumeIntegral<std::uint32_t>();
   if (damage & 2) object.layout = input.ConsumeIntegral<std::uint32_t>();
   if (damage & 4) object.size = input.ConsumeIntegral<std::uint32_t>();
+  struct stat namespace_file{};
+  if (::stat("/proc/self/ns/pid", &namespace_file) == 0) object.pid_namespace = namespace_file.st_ino;
+  const std::uint64_t own_namespace = object.pid_namespace;
+  if (damage & 32) object.pid_namespace = input.ConsumeIntegral<std::uint64_t>();
   object.owner = input.ConsumeIntegral<std::uint64_t>();
   object.hand_off = input.ConsumeIntegral<std::uint64_t>();
   object.wake_seq = input.ConsumeIntegral<std::uint32_t>();
@@ -118,7 +123,7 @@ void fuzz_object(FuzzedDataProvider& input) {
   ::close(fd);
 
   const bool usable = object.magic == 0x4e4b4c50u && object.layout == 1 && object.size == 64 &&
-                      size == 64 && (mode & 077) == 0;
+                      object.pid_namespace == own_namespace && size == 64 && (mode & 077) == 0;
   int status = -100;
   lock_t* lock = lock_open(name.c_str(), &status);
   CHECK((lock != nullptr) == usable);

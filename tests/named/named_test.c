@@ -122,7 +122,8 @@ typedef struct {
   uint32_t magic, layout, size, spare0;
   uint64_t owner, hand_off;
   uint32_t wake_seq, sleepers;
-  uint8_t spare[24];
+  uint64_t pid_namespace;
+  uint8_t spare[16];
 } object_t;
 
 static object_t *map_object(const char *name) {
@@ -304,6 +305,11 @@ static void test_hostile_objects(void) {
   wrong_size.size = 128;
   write_object(path, &wrong_size, sizeof wrong_size, 0600);
   expect_refused(name, "a wrong size field");
+
+  object_t other_namespace = valid; /* pids there mean nothing here */
+  other_namespace.pid_namespace ^= 1;
+  write_object(path, &other_namespace, sizeof other_namespace, 0600);
+  expect_refused(name, "another pid namespace");
 
   write_object(path, &valid, sizeof valid, 0644);
   expect_refused(name, "mode 0644");
