@@ -105,8 +105,17 @@ public final class Lock implements java.util.concurrent.locks.Lock, AutoCloseabl
   /** FREE, HELD, NATIVE or CLOSED; updated through {@link #STATE}. */
   private volatile int state;
 
-  /** Set once, before {@code state} becomes NATIVE; read through it. */
+  /** Set once, before {@code state} becomes NATIVE; read through {@link #nativeLock()}. */
   private volatile NativeLock nativeLock;
+
+  /**
+   * The native lock of a lock that is native from its constructor on ({@link
+   * #fromHandle}, {@link #open}), else null. Final, so that a thread that got
+   * this object through a data race still sees it, where it may see {@code
+   * state} and {@code nativeLock} at their defaults (FREE, null): see {@link
+   * #state()}.
+   */
+  private final NativeLock born;
 
   /**
    * Creates an unlocked lock. It allocates no native memory until it first has
@@ -116,11 +125,30 @@ public final class Lock implements java.util.concurrent.locks.Lock, AutoCloseabl
    * @throws UnsatisfiedLinkError if the native libraries cannot be loaded (the
    *     first time the class is used)
    */
-  public Lock() {}
+  public Lock() {
+    born = null;
+  }
 
   private Lock(NativeLock nativeLock) {
+    born = nativeLock;
     this.nativeLock = nativeLock;
     this.state = NATIVE;
+  }
+
+  /**
+   * The state to act on. A lock born native never has a Java-side state; the
+   * FREE a racy reader may still see for it means NATIVE (ReentrantLock is as
+   * safe under a racy publication, through its final field).
+   */
+  private int state() {
+    int s = state;
+    return s == FREE && born != null ? NATIVE : s;
+  }
+
+  /** The native lock, once {@link #state()} has said NATIVE (or CLOSED after it). */
+  private NativeLock nativeLock() {
+    NativeLock fixed = born;
+    return fixed != null ? fixed : nativeLock;
   }
 
   /**
@@ -216,12 +244,12 @@ public final class Lock implements java.util.concurrent.locks.Lock, AutoCloseabl
    */
   @Override
   public void lock() {
-    int s = state;
+    int s = state();
     if (s == FREE) {
       if (STATE.compareAndSet(this, FREE, HELD)) {
         return;
       }
-    } else if (s == NATIVE && nativeLock.tryFastAcquire()) {
+    } else if (s == NATIVE && nativeLock().tryFastAcquire()) {
       return;
     }
     NativeLock waitOn = toNative(true);
@@ -244,7 +272,7 @@ public final class Lock implements java.util.concurrent.locks.Lock, AutoCloseabl
     if (Thread.interrupted()) {
       throw new InterruptedException();
     }
-    if (state == FREE && STATE.compareAndSet(this, FREE, HELD)) {
+    if (state() == FREE && STATE.compareAndSet(this, FREE, HELD)) {
       return;
     }
     NativeLock waitOn = toNative(true);
@@ -265,7 +293,7 @@ public final class Lock implements java.util.concurrent.locks.Lock, AutoCloseabl
   @Override
   public boolean tryLock() {
     for (;;) {
-      switch (state) {
+      switch (state()) {
         case FREE:
           if (STATE.compareAndSet(this, FREE, HELD)) {
             return true;
@@ -274,7 +302,7 @@ public final class Lock implements java.util.concurrent.locks.Lock, AutoCloseabl
         case HELD:
           return false;
         case NATIVE:
-          return taken(nativeLock.tryAcquire());
+          return taken(nativeLock().tryAcquire());
         default:
           throw closed();
       }
@@ -308,7 +336,7 @@ public final class Lock implements java.util.concurrent.locks.Lock, AutoCloseabl
     if (timeoutNs == 0) {
       return tryLock();
     }
-    if (state == FREE && STATE.compareAndSet(this, FREE, HELD)) {
+    if (state() == FREE && STATE.compareAndSet(this, FREE, HELD)) {
       return true;
     }
     NativeLock waitOn = toNative(true);
@@ -334,16 +362,16 @@ public final class Lock implements java.util.concurrent.locks.Lock, AutoCloseabl
    */
   @Override
   public void unlock() {
-    int s = state;
+    int s = state();
     if (s == HELD) {
       if (STATE.compareAndSet(this, HELD, FREE)) {
         return;
       }
-    } else if (s == NATIVE && nativeLock.tryFastRelease()) {
+    } else if (s == NATIVE && nativeLock().tryFastRelease()) {
       return;
     }
     for (;;) {
-      switch (state) {
+      switch (state()) {
         case HELD:
           if (STATE.compareAndSet(this, HELD, FREE)) {
             return;
@@ -352,7 +380,7 @@ public final class Lock implements java.util.concurrent.locks.Lock, AutoCloseabl
         case FREE:
           throw unlockedUnlock();
         case NATIVE:
-          nativeLock.release();
+          nativeLock().release();
           return;
         default:
           throw closed();
@@ -370,13 +398,13 @@ public final class Lock implements java.util.concurrent.locks.Lock, AutoCloseabl
    * @throws IllegalStateException if the lock is closed
    */
   public boolean isLocked() {
-    switch (state) {
+    switch (state()) {
       case FREE:
         return false;
       case HELD:
         return true;
       case NATIVE:
-        return nativeLock.isLocked();
+        return nativeLock().isLocked();
       default:
         throw closed();
     }
@@ -412,7 +440,7 @@ public final class Lock implements java.util.concurrent.locks.Lock, AutoCloseabl
    * @throws IllegalStateException if the lock is closed
    */
   public long fencingToken() {
-    int s = state;
+    int s = state();
     if (s == CLOSED) {
       throw closed();
     }
@@ -420,7 +448,7 @@ public final class Lock implements java.util.concurrent.locks.Lock, AutoCloseabl
       throw new UnsupportedOperationException(
           "polylock: fencing tokens: " + LockNative.lock_strerror(LockNative.LOCK_ENOTSUP));
     }
-    return nativeLock.fencingToken();
+    return nativeLock().fencingToken();
   }
 
   /**
@@ -470,7 +498,7 @@ public final class Lock implements java.util.concurrent.locks.Lock, AutoCloseabl
   @Override
   public void close() {
     STATE.getAndSet(this, CLOSED);
-    NativeLock closing = nativeLock;
+    NativeLock closing = nativeLock();
     if (closing != null) {
       closing.close();
     }
@@ -527,12 +555,12 @@ public final class Lock implements java.util.concurrent.locks.Lock, AutoCloseabl
    */
   private NativeLock toNative(boolean takeIfFree) {
     for (;;) {
-      int s = state;
+      int s = state();
       if (s == NATIVE) {
-        return nativeLock;
+        return nativeLock();
       }
       if (s == CLOSED) {
-        NativeLock orphan = nativeLock; // published after close() looked
+        NativeLock orphan = nativeLock(); // may be published after close() looked
         if (orphan != null) {
           orphan.close();
         }
@@ -589,7 +617,7 @@ public final class Lock implements java.util.concurrent.locks.Lock, AutoCloseabl
 
   /** The native side of this lock, or null while its state lives in Java, for the tests. */
   NativeHandle nativeHandle() {
-    NativeLock current = nativeLock;
+    NativeLock current = nativeLock();
     return current == null ? null : current.handle;
   }
 
