@@ -172,10 +172,12 @@ static int could_be_a_lock(uintptr_t address) {
 /* Our own reference to a foreign `address`, or NULL with ValueError. lock_ref
  * checks the lock's header; a freed or wild pointer is still the caller's
  * bug, as with free(). */
-static lock_t *reference_foreign(uintptr_t address, PyObject *shown) {
+static lock_t *reference_foreign(uintptr_t address, const char *function) {
   lock_t *lock = NULL;
   if (could_be_a_lock(address)) lock = lock_ref((lock_t *)address);
-  if (!lock) PyErr_Format(PyExc_ValueError, "%R is not the address of a polylock lock_t", shown);
+  if (!lock)
+    PyErr_Format(PyExc_ValueError, "%s: %p is not the address of a polylock lock_t", function,
+                 (void *)address);
   return lock;
 }
 
@@ -200,7 +202,7 @@ static PyObject *Lock_from_handle(PyObject *type, PyObject *handle) {
     PyErr_Format(PyExc_ValueError, "Lock.from_handle(): %R is not an address", handle);
     return NULL;
   }
-  lock_t *lock = reference_foreign((uintptr_t)address, handle);
+  lock_t *lock = reference_foreign((uintptr_t)address, "Lock.from_handle()");
   return lock ? wrap_reference((PyTypeObject *)type, lock) : NULL;
 }
 
@@ -212,13 +214,14 @@ static PyObject *Lock_from_capsule(PyObject *type, PyObject *capsule) {
   }
   if (!PyCapsule_IsValid(capsule, CAPSULE_NAME)) {
     const char *name = PyCapsule_GetName(capsule);
-    PyErr_Format(PyExc_ValueError, "Lock.from_capsule(): the capsule is named %s%s%s, not '" CAPSULE_NAME "'",
+    PyErr_Format(PyExc_ValueError,
+                 "Lock.from_capsule(): the capsule is named %s%s%s, not '" CAPSULE_NAME "'",
                  name ? "'" : "", name ? name : "NULL", name ? "'" : "");
     return NULL;
   }
   void *pointer = PyCapsule_GetPointer(capsule, CAPSULE_NAME);
   if (!pointer) return NULL;
-  lock_t *lock = reference_foreign((uintptr_t)pointer, capsule);
+  lock_t *lock = reference_foreign((uintptr_t)pointer, "Lock.from_capsule()");
   return lock ? wrap_reference((PyTypeObject *)type, lock) : NULL;
 }
 

@@ -78,7 +78,8 @@ def main():
     parser.add_argument("--root", required=True, help="folder that holds the polylock package")
     parser.add_argument("--version", required=True)
     parser.add_argument("--tag", required=True, help="python-abi-platform, e.g. cp311-cp311-linux_x86_64")
-    parser.add_argument("--pyproject", required=True, help="pyproject.toml with the [project] table")
+    parser.add_argument("--pyproject", required=True,
+                        help="pyproject.toml, whose [project] table is the metadata")
     parser.add_argument("--out", required=True, help="folder to write the wheel to")
     args = parser.parse_args()
 
