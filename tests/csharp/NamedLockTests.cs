@@ -33,7 +33,7 @@ public sealed class NamedLockFactAttribute : FactAttribute
     }
 }
 
-public class NamedLockTests
+public unsafe class NamedLockTests
 {
     internal static string UniqueName(string what) =>
         $"polylock-csharp-{what}-{Environment.ProcessId}-{Guid.NewGuid():N}";
@@ -89,6 +89,7 @@ public class NamedLockTests
         try
         {
             Assert.Throws<ObjectDisposedException>(() => { var c = PolyLock.Lock.Open(name); c.Dispose(); c.Enter(); });
+            Assert.True(SharingTests.FastWord(a) == null); // no fast-path word: every call goes native
             a.Enter();
             Assert.True(b.IsLocked);
             Assert.False(b.TryEnter());

@@ -63,6 +63,12 @@ public unsafe class SharingTests
         Assert.Throws<ObjectDisposedException>(() => l.DangerousGetHandle());
     }
 
+    // The address of the fast-path word a Lock read at construction (null: none).
+    internal static uint* FastWord(PolyLock.Lock l) =>
+        (uint*)System.Reflection.Pointer.Unbox(typeof(PolyLock.Lock)
+            .GetField("_word", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!
+            .GetValue(l)!);
+
     // A wrapped lock is the same lock: each side sees the other's state, and it
     // follows every rule of an own one (errors included).
     [Fact]
@@ -73,6 +79,8 @@ public unsafe class SharingTests
         using (var wrapped = PolyLock.Lock.FromHandle(own.DangerousGetHandle()))
         {
             Assert.Equal(own.DangerousGetHandle(), wrapped.DangerousGetHandle());
+            Assert.True(FastWord(own) != null); // both take the fast path, on one word
+            Assert.True(FastWord(own) == FastWord(wrapped));
             own.Enter();
             Assert.True(wrapped.IsLocked);
             Assert.False(wrapped.TryEnter());
@@ -82,6 +90,7 @@ public unsafe class SharingTests
         }
         using (var fromC = PolyLock.Lock.FromHandle(native))
         {
+            Assert.True(FastWord(fromC) != null); // a lock from another copy of the library too
             Sharing.Free(native); // C drops its reference first; C#'s keeps the lock
             Assert.True(fromC.TryEnter());
             Assert.False(fromC.TryEnter(TimeSpan.FromMilliseconds(1)));
