@@ -164,28 +164,32 @@ class Signals:
         self.assertIs(lock.locked(), True)
         lock.release()
 
-    @unittest.skipUnless(hasattr(signal, "SIGALRM"), "needs SIGALRM")
-    def test_handler_that_takes_the_same_lock_gets_it_when_released(self):
-        """A signal handler takes the lock its thread is waiting for (#14 §1).
-
-        Code run inside a wait -- here a signal handler, on the waiting thread
-        itself -- may take the lock that thread waits for, and behaves as it
-        would outside the wait. The main thread waits for a lock
-        another thread holds; a SIGALRM handler on the main thread then waits
-        for the same lock; the holder releases. The handler gets the lock
-        (and gives it back), and only then does the outer wait get it.
+    def handler_takes_the_lock_its_thread_waits_for(self, handler_timeout):
+        """Code run inside a wait -- here a signal handler, on the waiting
+        thread itself -- may take the lock that thread waits for, and behaves
+        as it would outside the wait (issue 14 §1). The main thread waits for a
+        lock another thread holds; a SIGALRM handler on the main thread then
+        waits for the same lock; the holder releases. The handler gets the
+        lock (and gives it back), and only then does the outer wait get it.
 
         The order of events is the assertion, not their times. Broken, the
-        release goes to the suspended outer wait: the handler's acquire runs to
-        its timeout and returns False (without a timeout it would hang)."""
+        release goes to the suspended outer wait: a handler with a timeout
+        runs out and gets False; one without would hang, so a watchdog
+        releases the lock a second time after WATCHDOG seconds (any thread may
+        release), and its event in the list fails the test instead."""
         lock = self.Lock()
         events = []
         handler_waits = threading.Event()
+        handler_done = threading.Event()
 
         def handler(signum, frame):
             handler_waits.set()
-            taken = lock.acquire(timeout=HANDLER_TIMEOUT)
+            if handler_timeout is None:
+                taken = lock.acquire()
+            else:
+                taken = lock.acquire(timeout=handler_timeout)
             events.append(("handler", taken))
+            handler_done.set()
             if taken:
                 lock.release()
 
@@ -202,20 +206,32 @@ class Signals:
             time.sleep(SETTLE)  # and now the handler is asleep in its own
             events.append(("released", None))
             lock.release()
+            if not handler_done.wait(WATCHDOG):
+                events.append(("watchdog released it again", None))
+                lock.release()
 
         thread = start_thread(holder)
         outer_waits.set()
         taken = lock.acquire(timeout=OUTER_TIMEOUT)
         events.append(("outer", taken))
-        join(self, thread)
+        join(self, thread, 2 * WATCHDOG)
         self.assertEqual(events, [("released", None), ("handler", True), ("outer", True)])
         self.assertIs(lock.locked(), True)
         lock.release()
+
+    @unittest.skipUnless(hasattr(signal, "SIGALRM"), "needs SIGALRM")
+    def test_handler_takes_the_lock_its_thread_waits_for_timed(self):
+        self.handler_takes_the_lock_its_thread_waits_for(HANDLER_TIMEOUT)
+
+    @unittest.skipUnless(hasattr(signal, "SIGALRM"), "needs SIGALRM")
+    def test_handler_takes_the_lock_its_thread_waits_for_without_limit(self):
+        self.handler_takes_the_lock_its_thread_waits_for(None)
 
 
 # The handler's and the outer wait's limits: far beyond the holder's SETTLE
 # pauses, so only a lock that gives the release to the wrong wait runs out.
 HANDLER_TIMEOUT = 20
+WATCHDOG = 30
 OUTER_TIMEOUT = 120
 SETTLE = 0.3
 
