@@ -17,6 +17,8 @@ import re
 import subprocess
 import sys
 
+from rounds_report import kept_section
+
 PEERS = ["polylock", "std_mutex", "pthread_adaptive", "raw_futex"]
 PEER_TITLES = {"polylock": "polylock (C ABI)", "std_mutex": "std::mutex",
                "pthread_adaptive": "pthread mutex, ADAPTIVE_NP", "raw_futex": "raw futex"}
@@ -392,6 +394,11 @@ def main():
     else:
         md.append("No sweep recorded yet: run `bench/sweep.py` (see its --help).")
     md.append("")
+    # The round-by-round section belongs to bench/rounds_report.py (target
+    # bench-rounds), from a run of its own: carry it over unchanged.
+    kept = kept_section(os.path.join(args.docs, "benchmarks.md"))
+    if kept:
+        md += kept + [""]
 
     with open(os.path.join(args.docs, "benchmarks.md"), "w") as out:
         out.write("\n".join(md))

@@ -1,0 +1,336 @@
+// polylock benchmarks — contended throughput, interleaved round by round.
+//
+// Usage: polylock_rounds [--rounds=40] [--window_ms=300] [--threads=2,4,8,16]
+//                        [--inside_ns=0,50,1000] [--outside_ns=200] [--seed=N]
+//                        [--out=rounds.json]
+//
+// A shared or virtual machine has phases: for seconds to minutes moving a
+// cache line between cores is cheap, then it is not, and std::mutex's own
+// throughput moves by 2-3x between them (issue 16). A benchmark that runs
+// each lock once, or all of one lock's repetitions together, compares a lock
+// measured in one phase with a peer measured in another. Here every round
+// visits every shape (threads, work inside) in a shuffled order, and within
+// a shape runs the four locks back to back, also shuffled, each for one
+// window: a lock and std::mutex in the same round and shape are seconds
+// apart at most, so their ratio compares like with like, and the rounds of
+// one shape are spread over the whole run, so they see whatever phases the
+// run sees. The program only measures; bench/rounds_report.py tells the
+// phases apart and computes the distributions and Jain's index.
+//
+// Output: JSON with one sample per (round, shape, lock) holding each
+// thread's acquisition count and the process's CPU time in the window, and
+// per round how busy the rest of the machine was (other processes disturb
+// the numbers; the report says how much), and what 1000 ns of the work
+// really took.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "peers.hpp"
+#include "work.hpp"
+
+namespace {
+
+struct Options {
+  int rounds = 40;
+  int window_ms = 300;
+  std::vector<int> threads{2, 4, 8, 16};
+  std::vector<std::int64_t> inside_ns{0, 50, 1000};
+  std::int64_t outside_ns = 200;  // as bench/contended.cpp, so the two agree
+  std::uint32_t seed = 0;         // 0: drawn at start, and recorded
+  std::string out = "rounds.json";
+};
+
+struct Shape {
+  int threads;
+  std::int64_t inside_ns;
+};
+
+struct Window {
+  double seconds = 0;
+  double cpu_seconds = 0;             // the process's CPU time in the window: did it get the CPUs?
+  std::vector<std::uint64_t> counts;  // acquisitions per thread
+  bool exclusive = true;              // no two threads held the lock at once
+};
+
+// What `ns` of bench::work_for really takes when nothing interrupts it: the
+// fastest of many tries of about 10 us each, short enough that most run
+// without being preempted (or, on a VM, having the CPU taken away).
+double work_cost_ns(std::int64_t ns) {
+  double fastest = 1e18;
+  for (int t = 0; t < 300; ++t) {
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < 10; ++i) bench::work_for(ns);
+    const std::chrono::duration<double, std::nano> took = std::chrono::steady_clock::now() - start;
+    fastest = std::min(fastest, took.count() / 10);
+  }
+  return fastest;
+}
+
+// bench::calibrate_work takes the fastest of five tries of several
+// milliseconds, and on a busy machine every one of them can be interrupted:
+// the work then comes out short (seen here at load 20 on 2 CPUs: 1000 ns
+// asked, 330-810 ns done). Rather than trust it, scale what is asked of it by
+// what 1000 ns really takes.
+double work_scale = 1.0;
+
+void work_for(std::int64_t ns) {
+  if (ns > 0) bench::work_for(std::llround(double(ns) * work_scale));
+}
+
+// `threads` threads loop acquire, inside_ns of work, release, outside_ns of
+// work, on a fresh `Lock` for window_ms. The same loop as bench/hammer.hpp,
+// which is tied to Google Benchmark's State; this program needs none of it.
+template <class Lock>
+Window hammer(Shape shape, std::int64_t outside_ns, int window_ms) {
+  // The lock and the data it guards on separate cache lines: std::mutex's
+  // word could otherwise share a line with the counter, a saving that
+  // polylock's handle (the lock lives behind it) can never have.
+  struct alignas(64) Padded {
+    Lock lock;
+  };
+  struct alignas(64) Count {
+    std::uint64_t value = 0;
+  };
+  Padded padded;
+  Count guarded;  // only touched under the lock: checks mutual exclusion
+  std::vector<Count> slots(shape.threads);
+  std::atomic<int> ready{0};
+  std::atomic<bool> go{false}, stop{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < shape.threads; ++t) {
+    threads.emplace_back([&, t] {
+      ready.fetch_add(1);
+      while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
+      std::uint64_t mine = 0;
+      while (!stop.load(std::memory_order_relaxed)) {
+        padded.lock.lock();
+        ++guarded.value;
+        work_for(shape.inside_ns);
+        padded.lock.unlock();
+        ++mine;
+        work_for(outside_ns);
+      }
+      slots[t].value = mine;
+    });
+  }
+  while (ready.load() < shape.threads) std::this_thread::yield();
+  const std::clock_t cpu_start = std::clock();
+  const auto start = std::chrono::steady_clock::now();
+  go.store(true, std::memory_order_release);
+  std::this_thread::sleep_for(std::chrono::milliseconds(window_ms));
+  stop.store(true, std::memory_order_relaxed);
+  const auto end = std::chrono::steady_clock::now();
+  const std::clock_t cpu_end = std::clock();
+  for (auto& thread : threads) thread.join();
+
+  Window window;
+  window.seconds = std::chrono::duration<double>(end - start).count();
+  window.cpu_seconds = double(cpu_end - cpu_start) / CLOCKS_PER_SEC;
+  std::uint64_t total = 0;
+  for (const Count& slot : slots) {
+    window.counts.push_back(slot.value);
+    total += slot.value;
+  }
+  window.exclusive = total == guarded.value;
+  return window;
+}
+
+struct Contender {
+  const char* name;
+  Window (*run)(Shape, std::int64_t, int);
+};
+
+const Contender contenders[] = {
+    {bench::PolylockLock::name, hammer<bench::PolylockLock>},
+    {bench::StdMutex::name, hammer<bench::StdMutex>},
+    {bench::AdaptivePthreadMutex::name, hammer<bench::AdaptivePthreadMutex>},
+    {bench::FutexSemaphore::name, hammer<bench::FutexSemaphore>},
+};
+
+struct Load {
+  double one_minute = -1;    // the 1-minute load average: ours included, over the last windows
+  int others_runnable = -1;  // threads runnable right now, less this one (no workers exist)
+};
+
+// Read between windows, when this process runs one thread only, so that the
+// instantaneous count is the rest of the machine's demand for CPUs.
+Load machine_load() {
+  Load load;
+  if (std::FILE* file = std::fopen("/proc/loadavg", "r")) {
+    int runnable = 0;
+    if (std::fscanf(file, "%lf %*f %*f %d/", &load.one_minute, &runnable) == 2) {
+      load.others_runnable = runnable - 1;
+    }
+    std::fclose(file);
+  }
+  return load;
+}
+
+// "--name=value" -> value, or nullptr when `arg` is another flag.
+const char* flag_value(const char* arg, const char* name) {
+  const std::size_t length = std::strlen(name);
+  return std::strncmp(arg, name, length) == 0 && arg[length] == '=' ? arg + length + 1 : nullptr;
+}
+
+template <class Number>
+std::vector<Number> parse_list(const char* text) {
+  std::vector<Number> numbers;
+  for (const char* at = text; *at != '\0';) {
+    char* end = nullptr;
+    numbers.push_back(static_cast<Number>(std::strtoll(at, &end, 10)));
+    if (end == at) return {};
+    at = *end == ',' ? end + 1 : end;
+    if (*end != ',' && *end != '\0') return {};
+  }
+  return numbers;
+}
+
+bool parse(int argc, char** argv, Options& options) {
+  for (int i = 1; i < argc; ++i) {
+    const char* arg = argv[i];
+    if (const char* value = flag_value(arg, "--rounds")) {
+      options.rounds = std::atoi(value);
+    } else if (const char* window = flag_value(arg, "--window_ms")) {
+      options.window_ms = std::atoi(window);
+    } else if (const char* threads = flag_value(arg, "--threads")) {
+      options.threads = parse_list<int>(threads);
+    } else if (const char* inside = flag_value(arg, "--inside_ns")) {
+      options.inside_ns = parse_list<std::int64_t>(inside);
+    } else if (const char* outside = flag_value(arg, "--outside_ns")) {
+      options.outside_ns = std::atoll(outside);
+    } else if (const char* seed = flag_value(arg, "--seed")) {
+      options.seed = static_cast<std::uint32_t>(std::strtoul(seed, nullptr, 10));
+    } else if (const char* out = flag_value(arg, "--out")) {
+      options.out = out;
+    } else {
+      return false;
+    }
+  }
+  const bool threads_ok =
+      !options.threads.empty() &&
+      std::all_of(options.threads.begin(), options.threads.end(), [](int n) { return n > 0; });
+  return options.rounds > 0 && options.window_ms > 0 && threads_ok && !options.inside_ns.empty() &&
+         options.outside_ns >= 0;
+}
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
+  return text;
+}
+
+template <class Number>
+std::string json_list(const std::vector<Number>& numbers) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < numbers.size(); ++i) {
+    text += (i ? "," : "") + std::to_string(numbers[i]);
+  }
+  return text + "]";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  if (!parse(argc, argv, options)) {
+    std::fprintf(stderr,
+                 "usage: %s [--rounds=N] [--window_ms=N] [--threads=2,4,8,16] "
+                 "[--inside_ns=0,50,1000] [--outside_ns=N] [--seed=N] [--out=PATH]\n",
+                 argv[0]);
+    return 2;
+  }
+  // glibc and libstdc++ skip atomic instructions in a process that has never
+  // had a second thread (see bench/main.cpp).
+  std::thread([] {}).join();
+  bench::calibrate_work();
+  const double uncorrected_ns = work_cost_ns(1000);
+  work_scale = 1000 / uncorrected_ns;
+  work_scale *= 1000 / work_cost_ns(std::llround(1000 * work_scale));  // once more, from closer
+  const double work_1000_ns = work_cost_ns(std::llround(1000 * work_scale));
+  std::fprintf(stderr, "polylock_rounds: 1000 ns of work took %.0f ns, %.0f ns once scaled\n",
+               uncorrected_ns, work_1000_ns);
+  if (options.seed == 0) options.seed = std::random_device{}() | 1;
+  std::mt19937 random(options.seed);
+
+  std::vector<Shape> shapes;
+  for (std::int64_t inside : options.inside_ns) {
+    for (int threads : options.threads) shapes.push_back({threads, inside});
+  }
+  const std::size_t lock_count = sizeof contenders / sizeof contenders[0];
+  std::fprintf(stderr,
+               "polylock_rounds: %d rounds of %zu shapes x %zu locks x %d ms, about %.0f s\n",
+               options.rounds, shapes.size(), lock_count, options.window_ms,
+               options.rounds * double(shapes.size() * lock_count) * options.window_ms / 1e3);
+
+  std::string samples, rounds;
+  const std::string started = utc_now();
+  const auto run_start = std::chrono::steady_clock::now();
+  auto since_start = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+  };
+  for (int round = 0; round < options.rounds; ++round) {
+    const Load load = machine_load();
+    char line[192];
+    std::snprintf(line, sizeof line,
+                  "%s{\"round\":%d,\"start_s\":%.3f,\"load_average\":%.2f,"
+                  "\"others_runnable\":%d}",
+                  round ? ",\n  " : "", round, since_start(), load.one_minute,
+                  load.others_runnable);
+    rounds += line;
+    std::fprintf(stderr, "round %d/%d at %.0f s, load average %.2f, %d other threads runnable\n",
+                 round + 1, options.rounds, since_start(), load.one_minute, load.others_runnable);
+    std::shuffle(shapes.begin(), shapes.end(), random);
+    for (const Shape& shape : shapes) {
+      std::vector<const Contender*> order;
+      for (const Contender& contender : contenders) order.push_back(&contender);
+      std::shuffle(order.begin(), order.end(), random);
+      for (const Contender* contender : order) {
+        const double start_s = since_start();
+        const Window window = contender->run(shape, options.outside_ns, options.window_ms);
+        if (!window.exclusive) {
+          std::fprintf(stderr, "polylock_rounds: %s let two threads hold it at once\n",
+                       contender->name);
+          return 1;
+        }
+        std::snprintf(line, sizeof line,
+                      "{\"round\":%d,\"threads\":%d,\"inside_ns\":%lld,\"lock\":\"%s\","
+                      "\"start_s\":%.3f,\"seconds\":%.6f,\"cpu_seconds\":%.6f,\"counts\":",
+                      round, shape.threads, static_cast<long long>(shape.inside_ns),
+                      contender->name, start_s, window.seconds, window.cpu_seconds);
+        samples +=
+            (samples.empty() ? "" : ",\n  ") + std::string(line) + json_list(window.counts) + "}";
+      }
+    }
+  }
+
+  std::ofstream out(options.out);
+  out << "{\n \"context\": {\"started\": \"" << started
+      << "\", \"cpus\": " << std::thread::hardware_concurrency()
+      << ", \"rounds\": " << options.rounds << ", \"window_ms\": " << options.window_ms
+      << ", \"threads\": " << json_list(options.threads)
+      << ", \"inside_ns\": " << json_list(options.inside_ns)
+      << ", \"outside_ns\": " << options.outside_ns << ", \"seed\": " << options.seed
+      << ", \"work_1000_ns\": " << work_1000_ns << ", \"work_scale\": " << work_scale
+      << ", \"seconds\": " << since_start() << "},\n \"rounds\": [\n  " << rounds
+      << "\n ],\n \"samples\": [\n  " << samples << "\n ]\n}\n";
+  out.close();
+  if (!out) {
+    std::fprintf(stderr, "polylock_rounds: could not write %s\n", options.out.c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "polylock_rounds: wrote %s\n", options.out.c_str());
+  return 0;
+}
