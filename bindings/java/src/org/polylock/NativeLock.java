@@ -109,11 +109,11 @@ final class NativeLock {
     }
     long lock = handle.enter();
     try {
-      int status = LockNative.lock_acquire(lock, 0);
-      if (status == LockNative.LOCK_TIMEOUT) {
-        // The handle stops the wait only when the lock is closed meanwhile.
-        status = LockNative.lock_acquire_interruptible(lock, LockNative.LOCK_WAIT_FOREVER, handle);
-      }
+      // One call, no separate try first: the library tries and spins before
+      // it sleeps, and the stop function costs nothing until a disturbance
+      // (polylock.i). The handle stops the wait only when the lock is closed.
+      int status =
+          LockNative.lock_acquire_interruptible(lock, LockNative.LOCK_WAIT_FOREVER, handle);
       if (status == LockNative.LOCK_EINTR) {
         throw Lock.closedWhileWaiting();
       }
