@@ -24,7 +24,9 @@ Deadline Deadline::after(std::int64_t timeout_ns) {
 
 long Deadline::budget_ms(long floor_ms, long cap_ms) const {
   if (forever) return cap_ms;
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(at - Clock::now());
+  // Rounded up, so that a call cut short by its budget ends past the deadline.
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(at - Clock::now()) +
+                    std::chrono::milliseconds(1);
   return std::clamp(static_cast<long>(std::min<std::int64_t>(left.count(), cap_ms)), floor_ms,
                     std::max(floor_ms, cap_ms));
 }

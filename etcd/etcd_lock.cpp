@@ -37,6 +37,7 @@ constexpr long first_call_floor_ms = 1000;  // a try (timeout 0) still gets a ro
 constexpr long call_cap_ms = 10000;         // one call of a wait without deadline
 constexpr long cleanup_ms = 1000;           // deleting our key after giving up
 constexpr long release_ms = 5000;           // each call of release and locked
+constexpr std::int64_t release_patience_ms = 10000;  // release and locked, retries and all
 constexpr long watch_slice_ms = 5000;       // look again at least this often
 
 Json put(const std::string& key, const std::string& value, std::int64_t lease) {
@@ -147,9 +148,16 @@ int EtcdLock::take_lease(const Deadline& deadline, std::shared_ptr<Lease>& lease
     lease = lease_;
     return LOCK_OK;
   }
-  const Reply reply = client_->call("/v3/lease/grant", Json{{"TTL", ttl_s_}},
-                                    deadline.budget_ms(first_call_floor_ms, call_cap_ms));
-  if (reply.outcome == Outcome::timed_out && deadline.passed()) return LOCK_TIMEOUT;
+  Reply reply;
+  for (;;) {
+    reply = client_->call("/v3/lease/grant", Json{{"TTL", ttl_s_}},
+                          deadline.budget_ms(first_call_floor_ms, call_cap_ms));
+    // Refused by every endpoint: a clear error at once. A lease granted
+    // without our hearing of it expires by itself.
+    if (reply.outcome == Outcome::ok || reply.outcome == Outcome::refused || !transient(reply)) break;
+    if (deadline.passed()) return LOCK_TIMEOUT;
+    pause_briefly(deadline);
+  }
   if (reply.outcome != Outcome::ok) return failure(reply);
   auto granted = std::make_shared<Lease>();
   granted->client = client_;
@@ -353,11 +361,25 @@ int EtcdLock::acquire(std::int64_t timeout_ns, lock_stop_fn stop, void* context)
   }
 }
 
+// A call that retries transient failures (no leader during an election, a
+// refused endpoint) until `deadline`. `*unknown` turns true when an attempt
+// may have been applied without our hearing of it.
+Reply EtcdLock::patient_call(const char* path, const Json& request, const Deadline& deadline,
+                             bool* unknown) {
+  for (;;) {
+    Reply reply = client_->call(path, request, deadline.budget_ms(1, release_ms));
+    if (reply.outcome == Outcome::ok || !transient(reply) || deadline.passed()) return reply;
+    if (reply.outcome != Outcome::refused) *unknown = true;
+    pause_briefly(deadline);
+  }
+}
+
 // Releases the current hold, whoever took it: deletes holder and the
 // holder's queue key, guarded by holder's mod revision.
-int EtcdLock::release_holder() {
+int EtcdLock::release_holder(const Deadline& deadline) {
   for (int attempt = 0; attempt < 16; ++attempt) {
-    const Reply seen = client_->call("/v3/kv/txn", Json{{"success", {get(holder_key_)}}}, release_ms);
+    bool unknown = false;
+    const Reply seen = patient_call("/v3/kv/txn", Json{{"success", {get(holder_key_)}}}, deadline, &unknown);
     if (seen.outcome != Outcome::ok) return failure(seen);
     const Json* range = txn_response(seen.body, 0, "response_range");
     if (!range) return garbage();
@@ -366,9 +388,11 @@ int EtcdLock::release_holder() {
     const Json txn = {
         {"compare", {compare(holder_key_, "MOD", int_field(*holder, "mod_revision"))}},
         {"success", {erase(holder_key_), erase(kv_string(*holder, "value"))}}};
-    const Reply done = client_->call("/v3/kv/txn", txn, release_ms);
+    const Reply done = patient_call("/v3/kv/txn", txn, deadline, &unknown);
     if (done.outcome != Outcome::ok) return failure(done);
-    if (done.body.value("succeeded", false)) return LOCK_OK;
+    // After an attempt we never heard back from, a failed compare most
+    // likely means that attempt released it: never release the next hold.
+    if (done.body.value("succeeded", false) || unknown) return LOCK_OK;
   }
   errno = EAGAIN;  // the hold changed hands under us sixteen times
   return LOCK_ESYS;
@@ -376,6 +400,7 @@ int EtcdLock::release_holder() {
 
 int EtcdLock::release() {
   std::lock_guard<std::mutex> one_at_a_time(releasing_);
+  const Deadline deadline = Deadline::after(release_patience_ms * 1000000);
   std::string key;
   std::int64_t token = 0;
   std::shared_ptr<Lease> lease;
@@ -386,30 +411,33 @@ int EtcdLock::release() {
   if (lease) {
     const Json txn = {{"compare", {compare(holder_key_, "MOD", token)}},
                       {"success", {erase(holder_key_), erase(key)}}};
-    const Reply done = client_->call("/v3/kv/txn", txn, release_ms);
-    if (done.outcome != Outcome::ok) return failure(done);  // still ours: the caller may retry
+    bool unknown = false;
+    const Reply done = patient_call("/v3/kv/txn", txn, deadline, &unknown);
+    if (done.outcome != Outcome::ok) return failure(done);  // maybe still ours: the caller may retry
     {
       std::lock_guard<std::mutex> guard(mutex_);
       if (holding_ && token_ == token) holding_ = false, held_lease_.reset();
     }
-    if (done.body.value("succeeded", false)) return LOCK_OK;
+    if (done.body.value("succeeded", false) || unknown) return LOCK_OK;
     // Our hold is gone. If our lease expired, the lock may now be another's,
     // taken with LOCK_OWNERDEAD: a stale holder must not release that. (Ask
     // etcd: after a pause the keep-alive thread may not have noticed yet.)
     if (lease->lost.load(std::memory_order_acquire)) return LOCK_ENOTLOCKED;
-    const Reply alive = client_->call("/v3/lease/timetolive", Json{{"ID", std::to_string(lease->id)}}, release_ms);
+    const Reply alive = patient_call("/v3/lease/timetolive", Json{{"ID", std::to_string(lease->id)}},
+                                     deadline, &unknown);
     if (alive.outcome != Outcome::ok) return failure(alive);
     if (int_field(alive.body, "TTL") <= 0) {
       lease->lost.store(true, std::memory_order_release);
       return LOCK_ENOTLOCKED;
     }
   }
-  return release_holder();
+  return release_holder(deadline);
 }
 
 int EtcdLock::locked() {
   const Json range = {{"key", base64(holder_key_)}, {"count_only", true}};
-  const Reply reply = client_->call("/v3/kv/range", range, release_ms);
+  bool unknown = false;
+  const Reply reply = patient_call("/v3/kv/range", range, Deadline::after(release_patience_ms * 1000000), &unknown);
   if (reply.outcome != Outcome::ok) return failure(reply);
   return int_field(reply.body, "count") > 0 ? 1 : 0;
 }
