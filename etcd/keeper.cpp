@@ -32,8 +32,11 @@ struct Keeper {
       }
       auto next = std::min_element(entries.begin(), entries.end(),
                                    [](const Entry& a, const Entry& b) { return a.due < b.due; });
-      if (Clock::now() < next->due) {
-        changed.wait_until(guard, next->due);
+      // A copy: wait_until reads its argument while the mutex is free, and
+      // another thread's push_back may move the entries meanwhile.
+      const Clock::time_point due = next->due;
+      if (Clock::now() < due) {
+        changed.wait_until(guard, due);
         continue;
       }
       std::shared_ptr<Lease> lease = next->lease;

@@ -230,6 +230,7 @@ int hold(char** argv) {
   const bool written = guarded_write(resource, token, "stale holder");
   const int released = lock_release(lock);
   const std::string report = std::string(written ? "written" : "refused") + " " + std::to_string(released) + "\n";
+  lock_free(lock);
   if (write(out, report.data(), report.size()) < 0) return 4;
   return 0;
 }
