@@ -229,6 +229,18 @@ int EtcdLock::held(const Hold& hold, std::int64_t revision, int status) {
   return status;
 }
 
+// The key just ahead of ours in the queue: the greatest create revision
+// below `created` (or, with created 0, the last key before a put in the same txn).
+Json EtcdLock::key_ahead(std::int64_t created) const {
+  Json range = {{"key", base64(queue_prefix_)},
+                {"range_end", base64(range_end(queue_prefix_))},
+                {"sort_target", "CREATE"},
+                {"sort_order", "DESCEND"},
+                {"limit", 1}};
+  if (created > 0) range["max_create_revision"] = std::to_string(created - 1);
+  return {{"request_range", range}};
+}
+
 int EtcdLock::acquire(std::int64_t timeout_ns, lock_stop_fn stop, void* context) {
   const Deadline deadline = Deadline::after(timeout_ns);
   std::uint64_t seen = waker_.generation();
@@ -237,7 +249,8 @@ int EtcdLock::acquire(std::int64_t timeout_ns, lock_stop_fn stop, void* context)
   if (status != LOCK_OK) return status;
 
   // One round trip for a free lock nobody waits for; otherwise (without a
-  // stop function to ask first) the same txn queues us.
+  // stop function to ask first) the same txn queues us and reads the key
+  // ahead of ours.
   {
     std::lock_guard<std::mutex> guard(mutex_);
     char suffix[48];
@@ -251,8 +264,13 @@ int EtcdLock::acquire(std::int64_t timeout_ns, lock_stop_fn stop, void* context)
                  {"target", "CREATE"}, {"result", "EQUAL"}, {"create_revision", "0"}}}},
               {"success", {put(hold.key, "", hold.lease->id), put(holder_key_, hold.key, 0)}},
               {"failure", Json::array()}};
-  if (!stop && timeout_ns != 0) txn["failure"].push_back(put(hold.key, "", hold.lease->id));
+  if (!stop && timeout_ns != 0) {
+    txn["failure"].push_back(key_ahead(0));
+    txn["failure"].push_back(put(hold.key, "", hold.lease->id));
+  }
   const Reply first = client_->call("/v3/kv/txn", txn, deadline.budget_ms(first_call_floor_ms, call_cap_ms));
+  std::string ahead;            // the key we wait on; empty: look (or claim) first
+  std::int64_t watch_from = 0;  // the revision from which its deletion counts
   if (first.outcome != Outcome::ok) {
     // Nothing was written when nobody took the connection: a clear error.
     if (first.outcome == Outcome::refused) return failure(first);
@@ -275,77 +293,75 @@ int EtcdLock::acquire(std::int64_t timeout_ns, lock_stop_fn stop, void* context)
     if (status != LOCK_OK) return status;
   } else {
     hold.created = revision_of(first.body);
-    if (hold.created <= 0) return garbage();
+    if (hold.created <= 0 || !txn_response(first.body, 0, "response_range")) return garbage();
+    if (const Json* kv = first_kv(txn_response(first.body, 0, "response_range"))) {
+      ahead = kv_string(*kv, "key");
+      watch_from = hold.created + 1;
+      if (ahead.empty()) return leave(hold, garbage());
+    }
   }
 
   for (;;) {
     if (deadline.passed()) return leave(hold, LOCK_TIMEOUT);
     if (hold.lease->lost.load(std::memory_order_acquire)) {
       hold.created = 0;  // our key went with the lease
+      ahead.clear();
       status = enqueue(hold, deadline);
       if (status != LOCK_OK) return status;
       continue;
     }
-    // Our key, the key just ahead of ours, and the holder record, at one revision.
-    const Json look = {
-        {"success",
-         {get(hold.key),
-          {{"request_range",
-            {{"key", base64(queue_prefix_)},
-             {"range_end", base64(range_end(queue_prefix_))},
-             {"sort_target", "CREATE"},
-             {"sort_order", "DESCEND"},
-             {"limit", 1},
-             {"max_create_revision", std::to_string(hold.created - 1)}}}},
-          get(holder_key_)}}};
-    const Reply seen_now = client_->call("/v3/kv/txn", look, deadline.budget_ms(1, call_cap_ms));
-    if (seen_now.outcome != Outcome::ok) {
-      if (!transient(seen_now)) return leave(hold, failure(seen_now));
-      pause_briefly(deadline);
-      continue;
-    }
-    const Json* ours = first_kv(txn_response(seen_now.body, 0, "response_range"));
-    const Json* ahead = first_kv(txn_response(seen_now.body, 1, "response_range"));
-    const Json* holder = first_kv(txn_response(seen_now.body, 2, "response_range"));
-    if (!txn_response(seen_now.body, 2, "response_range")) return leave(hold, garbage());
-    if (!ours || int_field(*ours, "create_revision") != hold.created) {
-      abandon(hold.lease);  // our lease expired while we waited
-      hold.created = 0;
-      status = enqueue(hold, deadline);
-      if (status != LOCK_OK) return status;
-      continue;
-    }
-    if (!ahead) {
-      // Front of the queue: claim the hold. A holder record left behind is a
-      // holder whose lease expired while it held the lock.
-      Json claim = {{"compare", {compare(hold.key, "CREATE", hold.created)}},
-                    {"success", {put(holder_key_, hold.key, 0)}}};
-      if (holder)
-        claim["compare"].push_back(compare(holder_key_, "MOD", int_field(*holder, "mod_revision")));
-      else
-        claim["compare"].push_back(compare(holder_key_, "CREATE", 0));
-      const Reply claimed = client_->call("/v3/kv/txn", claim, deadline.budget_ms(first_call_floor_ms, call_cap_ms));
-      if (claimed.outcome == Outcome::ok) {
-        if (claimed.body.value("succeeded", false))
-          return held(hold, revision_of(claimed.body), holder ? LOCK_OWNERDEAD : LOCK_OK);
-        continue;  // something moved: look again
+    if (ahead.empty()) {
+      // Claim the hold if our key is the oldest in the queue; otherwise read
+      // the key ahead of ours. A holder record found by a claim belongs to a
+      // holder whose lease expired while it held the lock (a release deletes
+      // it with the holder's key, and a live holder's key would be older
+      // than ours): LOCK_OWNERDEAD.
+      const Json claim = {
+          {"compare",
+           {compare(hold.key, "CREATE", hold.created),
+            {{"key", base64(queue_prefix_)}, {"range_end", base64(range_end(queue_prefix_))},
+             {"target", "CREATE"}, {"result", "GREATER"},
+             {"create_revision", std::to_string(hold.created - 1)}}}},
+          {"success", {get(holder_key_), put(holder_key_, hold.key, 0)}},
+          {"failure", {get(hold.key), key_ahead(hold.created)}}};
+      const Reply answer = client_->call("/v3/kv/txn", claim, deadline.budget_ms(1, call_cap_ms));
+      if (answer.outcome == Outcome::ok) {
+        const Json* first_range = txn_response(answer.body, 0, "response_range");
+        if (!first_range) return leave(hold, garbage());
+        if (answer.body.value("succeeded", false))
+          return held(hold, revision_of(answer.body), first_kv(first_range) ? LOCK_OWNERDEAD : LOCK_OK);
+        const Json* ours = first_kv(first_range);
+        if (!ours || int_field(*ours, "create_revision") != hold.created) {
+          abandon(hold.lease);  // our lease expired while we waited
+          hold.created = 0;
+          status = enqueue(hold, deadline);
+          if (status != LOCK_OK) return status;
+          continue;
+        }
+        const Json* kv = first_kv(txn_response(answer.body, 1, "response_range"));
+        if (!kv) continue;  // it went between the compare and the read: try again
+        ahead = kv_string(*kv, "key");
+        watch_from = revision_of(answer.body) + 1;
+        if (ahead.empty()) return leave(hold, garbage());
+      } else if (!transient(answer)) {
+        return leave(hold, failure(answer));
+      } else {
+        if (answer.outcome == Outcome::timed_out) {
+          abandon(hold.lease);  // the claim may have happened; let it expire
+          hold.created = 0;
+          if (deadline.passed()) return LOCK_TIMEOUT;
+          status = enqueue(hold, deadline);
+          if (status != LOCK_OK) return status;
+        } else {
+          pause_briefly(deadline);
+        }
+        continue;
       }
-      if (!transient(claimed)) return leave(hold, failure(claimed));
-      if (claimed.outcome == Outcome::timed_out) {
-        abandon(hold.lease);  // the claim may have happened; let it expire
-        hold.created = 0;
-        if (deadline.passed()) return LOCK_TIMEOUT;
-        status = enqueue(hold, deadline);
-        if (status != LOCK_OK) return status;
-      }
-      continue;
     }
     // Wait for the key ahead of ours to go (released, given up, or expired).
-    const std::string ahead_key = kv_string(*ahead, "key");
-    if (ahead_key.empty()) return leave(hold, garbage());
     const long slice = deadline.forever ? watch_slice_ms : std::min(watch_slice_ms, deadline.budget_ms(1, watch_slice_ms));
-    const Outcome watched =
-        client_->watch_delete(ahead_key, revision_of(seen_now.body) + 1, slice, &waker_, seen);
+    const Outcome watched = client_->watch_delete(ahead, watch_from, slice, &waker_, seen);
+    ahead.clear();  // look again, whatever the watch said
     if (watched == Outcome::disturbed) {
       seen = waker_.generation();
       if (!stop) continue;

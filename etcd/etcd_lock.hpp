@@ -30,6 +30,7 @@ class EtcdLock {
   int take_lease(const Deadline& deadline, std::shared_ptr<Lease>& lease);
   void abandon(const std::shared_ptr<Lease>& lease);
   int enqueue(Hold& hold, const Deadline& deadline);
+  Json key_ahead(std::int64_t created) const;
   int leave(Hold& hold, int status);
   int held(const Hold& hold, std::int64_t revision, int status);
   int release_holder(const Deadline& deadline);
