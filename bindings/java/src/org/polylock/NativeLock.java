@@ -88,13 +88,7 @@ final class NativeLock {
     if (tryFastAcquire()) {
       return LockNative.LOCK_OK;
     }
-    long lock = handle.enter();
-    try {
-      return checked(LockNative.lock_acquire(lock, 0));
-    } finally {
-      handle.leave();
-      Reference.reachabilityFence(this);
-    }
+    return checked(call(lock -> LockNative.lock_acquire(lock, 0)));
   }
 
   /**
@@ -107,21 +101,16 @@ final class NativeLock {
     if (tryFastAcquire()) {
       return LockNative.LOCK_OK;
     }
-    long lock = handle.enter();
-    try {
-      // One call, no separate try first: the library tries and spins before
-      // it sleeps, and the stop function costs nothing until a disturbance
-      // (polylock.i). The handle stops the wait only when the lock is closed.
-      int status =
-          LockNative.lock_acquire_interruptible(lock, LockNative.LOCK_WAIT_FOREVER, handle);
-      if (status == LockNative.LOCK_EINTR) {
-        throw Lock.closedWhileWaiting();
-      }
-      return checked(status);
-    } finally {
-      handle.leave();
-      Reference.reachabilityFence(this);
+    // One call, no separate try first: the library tries and spins before it
+    // sleeps, and the stop function costs nothing until a disturbance
+    // (polylock.i). The handle stops the wait only when the lock is closed.
+    NativeHandle stop = handle;
+    long forever = LockNative.LOCK_WAIT_FOREVER;
+    int status = call(lock -> LockNative.lock_acquire_interruptible(lock, forever, stop));
+    if (status == LockNative.LOCK_EINTR) {
+      throw Lock.closedWhileWaiting();
     }
+    return checked(status);
   }
 
   /**
@@ -137,17 +126,15 @@ final class NativeLock {
     if (tryFastAcquire()) {
       return LockNative.LOCK_OK;
     }
-    long lock = handle.enter();
-    try {
-      int status = LockNative.lock_acquire(lock, 0);
-      if (status == LockNative.LOCK_TIMEOUT) {
-        status = InterruptibleWait.acquire(handle, lock, timeoutNs);
-      }
-      return checked(status);
-    } finally {
-      handle.leave();
-      Reference.reachabilityFence(this);
-    }
+    NativeHandle stop = handle;
+    return checked(
+        call(lock -> {
+              // Try first: a wait that must sleep registers with the interrupt watcher.
+              int status = LockNative.lock_acquire(lock, 0);
+              return status == LockNative.LOCK_TIMEOUT
+                  ? InterruptibleWait.acquire(stop, lock, timeoutNs)
+                  : status;
+            }));
   }
 
   /**
@@ -160,15 +147,7 @@ final class NativeLock {
     if (tryFastRelease()) {
       return;
     }
-    long lock = handle.enter();
-    int status;
-    try {
-      status = LockNative.lock_release(lock);
-    } finally {
-      handle.leave();
-      Reference.reachabilityFence(this);
-    }
-    if (status != LockNative.LOCK_OK) {
+    if (call(LockNative::lock_release) != LockNative.LOCK_OK) {
       throw Lock.unlockedUnlock();
     }
   }
@@ -203,13 +182,7 @@ final class NativeLock {
       Reference.reachabilityFence(this);
       return held;
     }
-    long lock = handle.enter();
-    try {
-      return LockNative.lock_locked(lock) == 1;
-    } finally {
-      handle.leave();
-      Reference.reachabilityFence(this);
-    }
+    return call(LockNative::lock_locked) == 1;
   }
 
   /**
@@ -221,14 +194,7 @@ final class NativeLock {
    */
   long fencingToken() {
     long[] token = {0};
-    long lock = handle.enter();
-    int status;
-    try {
-      status = LockNative.lock_fence(lock, token);
-    } finally {
-      handle.leave();
-      Reference.reachabilityFence(this);
-    }
+    int status = call(lock -> LockNative.lock_fence(lock, token));
     switch (status) {
       case LockNative.LOCK_OK:
         return token[0];
@@ -247,6 +213,27 @@ final class NativeLock {
   void close() {
     handle.close();
     Reference.reachabilityFence(this);
+  }
+
+  /** One native call on the lock; the pointer is valid only inside it. */
+  private interface NativeCall<E extends Exception> {
+    int on(long lock) throws E;
+  }
+
+  /**
+   * Makes one native call on the lock inside the handle's in-flight count, so
+   * that close() cannot free the lock under it (NativeHandle).
+   *
+   * @throws IllegalStateException if the lock is closed
+   */
+  private <E extends Exception> int call(NativeCall<E> nativeCall) throws E {
+    long lock = handle.enter();
+    try {
+      return nativeCall.on(lock);
+    } finally {
+      handle.leave();
+      Reference.reachabilityFence(this);
+    }
   }
 
   /** An acquire's status, passed on when the lock was taken or the time ran out. */
