@@ -56,6 +56,7 @@ struct Answer {
   std::string text;
   bool watching = false;
   bool watch_ended = false;  // a delete event, a cancel or an error arrived
+  std::int64_t created_at = 0;  // the revision at which etcd set the watch up
   std::size_t scanned = 0;
 };
 
@@ -69,6 +70,11 @@ void scan_watch(Answer& answer) {
     if (!result) {
       answer.watch_ended = true;  // an error, or not etcd: look again
       continue;
+    }
+    if (result->value("created", false)) {
+      const Json* header = object_field(*result, "header");
+      answer.created_at = header ? int_field(*header, "revision") : 0;
+      if (answer.created_at <= 0) answer.watch_ended = true;
     }
     const auto events = result->find("events");
     if ((events != result->end() && events->is_array() && !events->empty()) ||
@@ -139,7 +145,8 @@ void Client::give_back(Channel* channel, bool reusable) {
 }
 
 Outcome Client::run(Channel* channel, const std::string& url, const std::string& body,
-                    long budget_ms, Waker* waker, std::uint64_t seen, long* http_status) {
+                    long budget_ms, Waker* waker, std::uint64_t seen, long* http_status,
+                    Watch* watch) {
   CURL* easy = channel->easy;
   curl_easy_reset(easy);
   channel->answer = Answer{};
@@ -169,6 +176,21 @@ Outcome Client::run(Channel* channel, const std::string& url, const std::string&
     if (waker && channel->answer.watch_ended) {
       outcome = Outcome::ok;
       break;
+    }
+    // The watch runs from the revision etcd set it up at. If that is later
+    // than the read that found the key, the key may have gone in between:
+    // look once (a watch from an older revision would cost etcd's catch-up
+    // of up to 100 ms on every hand-off instead).
+    if (watch && channel->answer.created_at != 0 && !watch->checked) {
+      watch->checked = true;
+      if (channel->answer.created_at > watch->seen_at) {
+        const Json range = {{"key", base64(watch->key)}, {"count_only", true}};
+        const Reply reply = call("/v3/kv/range", range, std::max(budget_ms / 2, 1L));
+        if (reply.outcome != Outcome::ok || int_field(reply.body, "count") == 0) {
+          outcome = Outcome::ok;  // gone, or unsure: look again
+          break;
+        }
+      }
     }
     if (!running) {
       int left = 0;
@@ -247,19 +269,17 @@ Reply Client::call(const char* path, const Json& request, long budget_ms, Waker*
   return reply;
 }
 
-Outcome Client::watch_delete(const std::string& key, std::int64_t start_revision, long budget_ms,
+Outcome Client::watch_delete(const std::string& key, std::int64_t seen_at, long budget_ms,
                              Waker* waker, std::uint64_t seen) {
   Channel* channel = take();
   if (!channel) return Outcome::failed;
-  const Json request = {{"create_request",
-                         {{"key", base64(key)},
-                          {"start_revision", std::to_string(start_revision)},
-                          {"filters", {"NOPUT"}}}}};
+  const Json request = {{"create_request", {{"key", base64(key)}, {"filters", {"NOPUT"}}}}};
   const std::string body = request.dump();
   const std::size_t index = current_.load(std::memory_order_relaxed) % endpoints_.size();
   long status = 0;
-  const Outcome outcome =
-      run(channel, endpoints_[index] + "/v3/watch", body, budget_ms, waker, seen, &status);
+  Watch watch{key, seen_at, false};
+  const Outcome outcome = run(channel, endpoints_[index] + "/v3/watch", body, budget_ms, waker,
+                              seen, &status, &watch);
   // A watch cut mid-stream leaves its connection unusable; one that was
   // refused moves the client on to the next endpoint.
   std::size_t expected = index;

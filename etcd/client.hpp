@@ -70,19 +70,25 @@ class Client {
   // Endpoints that refuse the connection are skipped for the next.
   Reply call(const char* path, const Json& request, long budget_ms, Waker* waker = nullptr);
 
-  // Watches `key` from `start_revision` for its deletion, for at most
-  // `budget_ms`. ok: it was deleted, or etcd ended the watch (the caller looks
-  // again either way); timed_out; disturbed: the waker's generation moved on
-  // from `seen`, or a signal handler ran on this thread (poll(2) cut short).
-  Outcome watch_delete(const std::string& key, std::int64_t start_revision, long budget_ms,
+  // Watches `key`, which existed at revision `seen_at`, for its deletion,
+  // for at most `budget_ms`. ok: it was deleted, or etcd ended the watch (the
+  // caller looks again either way); timed_out; disturbed: the waker's
+  // generation moved on from `seen`, or a signal handler ran on this thread
+  // (poll(2) cut short).
+  Outcome watch_delete(const std::string& key, std::int64_t seen_at, long budget_ms,
                        Waker* waker, std::uint64_t seen);
 
  private:
   struct Channel;
+  struct Watch {
+    const std::string& key;
+    std::int64_t seen_at;
+    bool checked;
+  };
   Channel* take();
   void give_back(Channel* channel, bool reusable);
   Outcome run(Channel* channel, const std::string& url, const std::string& body, long budget_ms,
-              Waker* waker, std::uint64_t seen, long* http_status);
+              Waker* waker, std::uint64_t seen, long* http_status, Watch* watch = nullptr);
 
   std::vector<std::string> endpoints_;
   std::atomic<std::size_t> current_{0};  // the endpoint that last answered

@@ -270,7 +270,7 @@ int EtcdLock::acquire(std::int64_t timeout_ns, lock_stop_fn stop, void* context)
   }
   const Reply first = client_->call("/v3/kv/txn", txn, deadline.budget_ms(first_call_floor_ms, call_cap_ms));
   std::string ahead;            // the key we wait on; empty: look (or claim) first
-  std::int64_t watch_from = 0;  // the revision from which its deletion counts
+  std::int64_t watch_from = 0;  // the revision at which it was seen
   if (first.outcome != Outcome::ok) {
     // Nothing was written when nobody took the connection: a clear error.
     if (first.outcome == Outcome::refused) return failure(first);
@@ -296,7 +296,7 @@ int EtcdLock::acquire(std::int64_t timeout_ns, lock_stop_fn stop, void* context)
     if (hold.created <= 0 || !txn_response(first.body, 0, "response_range")) return garbage();
     if (const Json* kv = first_kv(txn_response(first.body, 0, "response_range"))) {
       ahead = kv_string(*kv, "key");
-      watch_from = hold.created + 1;
+      watch_from = hold.created;
       if (ahead.empty()) return leave(hold, garbage());
     }
   }
@@ -341,7 +341,7 @@ int EtcdLock::acquire(std::int64_t timeout_ns, lock_stop_fn stop, void* context)
         const Json* kv = first_kv(txn_response(answer.body, 1, "response_range"));
         if (!kv) continue;  // it went between the compare and the read: try again
         ahead = kv_string(*kv, "key");
-        watch_from = revision_of(answer.body) + 1;
+        watch_from = revision_of(answer.body);
         if (ahead.empty()) return leave(hold, garbage());
       } else if (!transient(answer)) {
         return leave(hold, failure(answer));
