@@ -29,8 +29,8 @@ STDDEVS = {}  # benchmark name -> its stddev entry, to show how far to trust a m
 LANGUAGES = {"python": "Python", "java": "Java", "csharp": "C#"}
 LANGUAGE_GOALS = {
     "python": ("Python `with l:` and `l.acquire(); l.release()`", "`threading.Lock`", 1.15),
-    "java": ("Java `lock(); unlock()`", "`ReentrantLock`", 2.0),
-    "csharp": ("C# `Enter(); Exit()`", "`System.Threading.Lock`", 2.0),
+    "java": ("Java `lock(); unlock()`", "`ReentrantLock`", 1.5),
+    "csharp": ("C# `Enter(); Exit()`", "`System.Threading.Lock`", 1.25),
 }
 # Ratios a language benchmark reports beside its goal's (contended runs, the
 # cost of a bare JNI call) are shown in full below the table, not judged.
