@@ -34,7 +34,7 @@
 // or the release sees the waiter (the waiter reads wake_seq before the owner
 // word, so a bump in between makes its FUTEX_WAIT return at once).
 //
-// HOLDER DEATH. Sleeps are bounded (1 ms, doubling to 16 ms), and a waiter
+// HOLDER DEATH. Sleeps are bounded (4 ms, doubling to 16 ms), and a waiter
 // whose sleep ran out re-checks the holder: it takes the lock with a CAS from
 // the holder's exact value to its own, answering `owner_died`, only on proof
 // of death -- /proc/<pid>/stat is gone, or its start time differs (the pid
@@ -150,10 +150,12 @@ constexpr std::uint64_t unknown_start = start_mask;
 
 // A waiter that has waited this long asks for the lock to be handed to it.
 constexpr std::int64_t fair_after_ns = 1'000'000;
-// Sleeps between checks of the holder: short at first (the hand-off request
-// is due after 1 ms), then doubling, so that a long wait costs about 60
-// /proc reads a second while a dead holder is still noticed within ~16 ms.
-constexpr std::int64_t first_poll_ns = 1'000'000;
+// Sleeps between checks of the holder (a /proc read each): the first after
+// 4 ms, then doubling to 16 ms, so that a long wait costs about 60 reads a
+// second while a dead holder is still noticed within ~16 ms. Not sooner: on a
+// loaded machine waits of a millisecond or two are common, and a check on
+// each would cost more than the hand-off it delays.
+constexpr std::int64_t first_poll_ns = 4'000'000;
 constexpr std::int64_t max_poll_ns = 16'000'000;
 // Polls before the first sleep, as in lock.cpp: outlasts a short critical
 // section, short next to a futex wake.
@@ -498,8 +500,12 @@ NamedAcquired acquire_contended(SharedLock& shared, const std::atomic<std::uint3
       continue;  // re-read the words before sleeping: stop may have taken a while
     }
     if (now >= deadline) break;  // timed out, after one last attempt above
-    const WakeReason reason =
-        wait_shared(shared.wake_seq, seq, next_probe < deadline ? next_probe : deadline);
+    // Wake for the next check, the deadline, or (until it has asked) the
+    // moment this waiter may ask for a hand-off, whichever comes first.
+    std::int64_t wake_at = next_probe < deadline ? next_probe : deadline;
+    if (requester == 0 && started + fair_after_ns > now && started + fair_after_ns < wake_at)
+      wake_at = started + fair_after_ns;
+    const WakeReason reason = wait_shared(shared.wake_seq, seq, wake_at);
     if (reason == WakeReason::interrupted && stop) ask_stop_now = true;
   }
   shared.sleepers.fetch_sub(1, std::memory_order_seq_cst);
