@@ -122,6 +122,8 @@ Client::Channel* Client::take() {
   channel->multi = curl_multi_init();
   channel->easy = curl_easy_init();
   channel->headers = curl_slist_append(nullptr, "Content-Type: application/json");
+  // No "Expect: 100-continue" round trip before a larger body.
+  if (channel->headers) channel->headers = curl_slist_append(channel->headers, "Expect:");
   if (!channel->multi || !channel->easy || !channel->headers) {
     give_back(channel, false);
     return nullptr;
