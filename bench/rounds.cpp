@@ -2,7 +2,7 @@
 //
 // Usage: polylock_rounds [--rounds=40] [--window_ms=300] [--threads=2,4,8,16]
 //                        [--inside_ns=0,50,1000] [--outside_ns=200] [--seed=N]
-//                        [--out=rounds.json]
+//                        [--control] [--out=rounds.json]
 //
 // A shared or virtual machine has phases: for seconds to minutes moving a
 // cache line between cores is cheap, then it is not, and std::mutex's own
@@ -50,6 +50,7 @@ struct Options {
   std::int64_t outside_ns = 200;  // as bench/contended.cpp, so the two agree
   std::uint32_t seed = 0;         // 0: drawn at start, and recorded
   std::string out = "rounds.json";
+  bool control = false;  // also run std::mutex a second time, as a control
 };
 
 struct Shape {
@@ -152,11 +153,18 @@ struct Contender {
   Window (*run)(Shape, std::int64_t, int);
 };
 
+// std::mutex a second time (--control): its ratio to std::mutex is 1 but for
+// the machine, so its spread is the noise floor every other ratio sits on.
+struct StdMutexControl : bench::StdMutex {
+  static constexpr const char* name = "std_mutex_control";
+};
+
 const Contender contenders[] = {
     {bench::PolylockLock::name, hammer<bench::PolylockLock>},
     {bench::StdMutex::name, hammer<bench::StdMutex>},
     {bench::AdaptivePthreadMutex::name, hammer<bench::AdaptivePthreadMutex>},
     {bench::FutexSemaphore::name, hammer<bench::FutexSemaphore>},
+    {StdMutexControl::name, hammer<StdMutexControl>},
 };
 
 struct Load {
@@ -214,6 +222,8 @@ bool parse(int argc, char** argv, Options& options) {
       options.seed = static_cast<std::uint32_t>(std::strtoul(seed, nullptr, 10));
     } else if (const char* out = flag_value(arg, "--out")) {
       options.out = out;
+    } else if (std::strcmp(arg, "--control") == 0) {
+      options.control = true;
     } else {
       return false;
     }
@@ -248,7 +258,7 @@ int main(int argc, char** argv) {
   if (!parse(argc, argv, options)) {
     std::fprintf(stderr,
                  "usage: %s [--rounds=N] [--window_ms=N] [--threads=2,4,8,16] "
-                 "[--inside_ns=0,50,1000] [--outside_ns=N] [--seed=N] [--out=PATH]\n",
+                 "[--inside_ns=0,50,1000] [--outside_ns=N] [--seed=N] [--control] [--out=PATH]\n",
                  argv[0]);
     return 2;
   }
@@ -269,7 +279,7 @@ int main(int argc, char** argv) {
   for (std::int64_t inside : options.inside_ns) {
     for (int threads : options.threads) shapes.push_back({threads, inside});
   }
-  const std::size_t lock_count = sizeof contenders / sizeof contenders[0];
+  const std::size_t lock_count = sizeof contenders / sizeof contenders[0] - !options.control;
   std::fprintf(stderr,
                "polylock_rounds: %d rounds of %zu shapes x %zu locks x %d ms, about %.0f s\n",
                options.rounds, shapes.size(), lock_count, options.window_ms,
@@ -295,7 +305,7 @@ int main(int argc, char** argv) {
     std::shuffle(shapes.begin(), shapes.end(), random);
     for (const Shape& shape : shapes) {
       std::vector<const Contender*> order;
-      for (const Contender& contender : contenders) order.push_back(&contender);
+      for (std::size_t i = 0; i < lock_count; ++i) order.push_back(&contenders[i]);
       std::shuffle(order.begin(), order.end(), random);
       for (const Contender* contender : order) {
         const double start_s = since_start();

@@ -21,9 +21,10 @@ import sys
 BEGIN = "<!-- rounds: begin (bench/rounds_report.py writes this section) -->"
 END = "<!-- rounds: end -->"
 PEER = "std_mutex"
-LOCKS = ["polylock", "std_mutex", "pthread_adaptive", "raw_futex"]
+LOCKS = ["polylock", "std_mutex", "pthread_adaptive", "raw_futex", "std_mutex_control"]
 TITLES = {"polylock": "polylock (C ABI)", "std_mutex": "std::mutex",
-          "pthread_adaptive": "pthread adaptive", "raw_futex": "raw futex"}
+          "pthread_adaptive": "pthread adaptive", "raw_futex": "raw futex",
+          "std_mutex_control": "std::mutex again (control)"}
 # A round is in the machine's slow phase when std::mutex ran below this share
 # of its 90th-percentile round in the same shape. Issue 16 saw the phases at
 # 35-44 M/s against ~14 M/s: 14/44 = 0.32, 35/44 = 0.80, so 0.6 falls in the
@@ -50,6 +51,16 @@ def percentile(values, share):
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
+def correlation(xs, ys):
+    """Pearson's r, or None when either side does not vary."""
+    if len(xs) < 3:
+        return None
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    cov = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys))
+    spread = (sum((x - mean_x) ** 2 for x in xs) * sum((y - mean_y) ** 2 for y in ys)) ** 0.5
+    return cov / spread if spread else None
+
+
 def jain(counts):
     total, squares = sum(counts), sum(c * c for c in counts)
     return total * total / (len(counts) * squares) if squares else 0.0
@@ -69,8 +80,10 @@ def compute(data, slow_below=SLOW_BELOW):
         return {"min": min(values), "median": percentile(values, 0.5),
                 "max": max(values)} if values else None
 
+    seen = {sample["lock"] for sample in data["samples"]}
     summary = {
         "context": data["context"],
+        "locks": [lock for lock in LOCKS if lock in seen],
         "slow_below": slow_below,
         "load_average": spread("load_average"),
         "others_runnable": spread("others_runnable"),
@@ -95,7 +108,7 @@ def compute(data, slow_below=SLOW_BELOW):
                                    "p90": percentile(rates, 0.9)},
                      "peer_cpus_median": percentile(cpus, 0.5),
                      "locks": {}}
-            for lock in LOCKS:
+            for lock in summary["locks"]:
                 present = [locks[lock] for locks in chosen if lock in locks]
                 ratios = [locks[lock][0] / locks[PEER][0] for locks in chosen if lock in locks]
                 jains = [j for _, j, _ in present]
@@ -103,7 +116,7 @@ def compute(data, slow_below=SLOW_BELOW):
                     "ratio_p10": percentile(ratios, 0.1), "ratio_median": percentile(ratios, 0.5),
                     "jain_median": percentile(jains, 0.5), "jain_min": min(jains) if jains else None,
                 }
-            if threads in GOAL_THREADS and phase != "all":
+            if threads in GOAL_THREADS:
                 ours = entry["locks"]["polylock"]
                 peer = entry["locks"][PEER]
                 entry["goal"] = {
@@ -114,11 +127,15 @@ def compute(data, slow_below=SLOW_BELOW):
                                 ours["jain_median"] >= peer["jain_median"],
                 }
             phases[phase] = entry
+        with_cpus = [locks[PEER] for locks in complete.values() if locks[PEER][2] is not None]
+        # Near 1: std::mutex's slow rounds are rounds in which other processes
+        # had the CPUs, not a phase of the lock's cache line.
+        rate_cpu_r = correlation([c[0] for c in with_cpus], [c[2] for c in with_cpus])
         between = sum(1 for rate in peer_rates
                       if BETWEEN_PHASES[0] <= rate / reference < BETWEEN_PHASES[1])
         summary["shapes"].append({
             "threads": threads, "inside_ns": inside_ns, "peer_reference": reference,
-            "rounds": len(peer_rates), "between_phases": between,
+            "rounds": len(peer_rates), "between_phases": between, "rate_cpu_r": rate_cpu_r,
             "phase_by_round": [phase_of[r] for r in sorted(phase_of)], "phases": phases,
         })
     return summary
@@ -128,6 +145,7 @@ def render(summary, command, note="", reading=""):
     """Markdown lines for one run's summary."""
     context = summary["context"]
     load = summary["load_average"]
+    shown = summary["locks"]
     lines = [
         "### Run of %s" % context["started"],
         "",
@@ -138,6 +156,9 @@ def render(summary, command, note="", reading=""):
             context["seed"], context["seconds"], command),
         "",
     ]
+    if context.get("work_1000_ns"):
+        lines[-2] += (" Work calibrated by the fastest of many short tries: 1000 ns asked took "
+                      "%.0f ns." % context["work_1000_ns"])
     others = summary["others_runnable"]
     busy = []
     if others:
@@ -152,9 +173,9 @@ def render(summary, command, note="", reading=""):
         lines += ["Machine load: %s." % "; ".join(busy), ""]
     lines += [
         "| threads | inside | phase | rounds | std::mutex M/s p10 / median / p90 (CPUs used) | " +
-        " | ".join("%s ÷ std::mutex p10 / median" % TITLES[l] for l in LOCKS if l != PEER) +
-        " | Jain median (min): " + " / ".join(TITLES[l] for l in LOCKS) + " |",
-        "|---|---|---|---|---|" + "---|" * (len(LOCKS) - 1) + "---|",
+        " | ".join("%s ÷ std::mutex p10 / median" % TITLES[l] for l in shown if l != PEER) +
+        " | Jain median (min): " + " / ".join(TITLES[l] for l in shown) + " |",
+        "|---|---|---|---|---|" + "---|" * (len(shown) - 1) + "---|",
     ]
     for shape in summary["shapes"]:
         for phase in ("fast", "slow"):
@@ -168,7 +189,7 @@ def render(summary, command, note="", reading=""):
                          rate["p10"] / 1e6, rate["median"] / 1e6, rate["p90"] / 1e6,
                          "" if entry["peer_cpus_median"] is None else
                          " (%.2f)" % entry["peer_cpus_median"])]
-            for lock in LOCKS:
+            for lock in shown:
                 if lock == PEER:
                     continue
                 ratios = entry["locks"][lock]
@@ -176,28 +197,41 @@ def render(summary, command, note="", reading=""):
                              if ratios["ratio_median"] is not None else "–")
             cells.append(" / ".join("%.3f (%.2f)" % (entry["locks"][l]["jain_median"],
                                                      entry["locks"][l]["jain_min"])
-                                    for l in LOCKS if entry["locks"][l]["jain_median"] is not None))
+                                    for l in shown if entry["locks"][l]["jain_median"] is not None))
             lines.append("| " + " | ".join(cells) + " |")
     shapes = summary["shapes"]
     lines += ["", "Rounds in which std::mutex ran %.2f–%.2f× its reference, between the phases, "
               "where a machine with two clean phases puts none: %d of %d." % (
                   BETWEEN_PHASES[0], BETWEEN_PHASES[1], sum(s["between_phases"] for s in shapes),
                   sum(s["rounds"] for s in shapes))]
+    rs = [s["rate_cpu_r"] for s in shapes if s["rate_cpu_r"] is not None]
+    if rs:
+        lines[-1] += (" Correlation between std::mutex's throughput and the CPU time its threads "
+                      "got, round by round, per shape: median r = %.2f (%.2f to %.2f); near 1, "
+                      "the slow rounds are rounds in which other processes had the CPUs." % (
+                          percentile(rs, 0.5), min(rs), max(rs)))
     lines += ["", "Issue 16's goal for polylock at %s threads, per phase (median ≥ %.1f×, 10th "
               "percentile ≥ %.1f× over ≥ %d rounds; Jain ≥ 0.95 and not below std::mutex's):" % (
                   " and ".join(map(str, GOAL_THREADS)), GOAL_MEDIAN, GOAL_P10, GOAL_ROUNDS), ""]
     for shape in summary["shapes"]:
-        for phase in ("fast", "slow"):
-            goal = shape["phases"].get(phase, {}).get("goal")
+        for phase in ("fast", "slow", "all"):
+            entry = shape["phases"].get(phase, {})
+            goal = entry.get("goal")
             if not goal:
                 continue
             missed = [what for what, key in (("median", "median_met"), ("10th percentile", "p10_met"),
                                              ("Jain", "jain_met")) if not goal[key]]
-            lines.append("- %d threads, %d ns inside, %s phase: %s%s" % (
-                shape["threads"], shape["inside_ns"], phase,
-                "met" if not missed else "**missed** (" + ", ".join(missed) + ")",
-                "" if goal["enough_rounds"] else " — only %d rounds in this phase, fewer than %d" % (
-                    shape["phases"][phase]["rounds"], GOAL_ROUNDS)))
+            ours, control = entry["locks"]["polylock"], entry["locks"].get("std_mutex_control")
+            lines.append("- %d threads, %d ns inside, %s (%d rounds): p10 %.2f, median %.2f, "
+                         "Jain %.3f vs %.3f — %s%s%s" % (
+                             shape["threads"], shape["inside_ns"],
+                             "all rounds" if phase == "all" else phase + " phase", entry["rounds"],
+                             ours["ratio_p10"], ours["ratio_median"], ours["jain_median"],
+                             entry["locks"][PEER]["jain_median"],
+                             "met" if not missed else "**missed** (" + ", ".join(missed) + ")",
+                             "" if goal["enough_rounds"] else ", too few rounds to judge",
+                             "" if not control else "; control p10 %.2f, median %.2f" % (
+                                 control["ratio_p10"], control["ratio_median"])))
     lines.append("")
     if reading:
         lines += ["Reading: " + reading, ""]
@@ -211,20 +245,27 @@ def section(runs_lines):
         "## Contended throughput, round by round (both phases)",
         "",
         "`polylock_rounds` (bench/rounds.cpp): each round visits every shape (threads, work "
-        "inside the lock) in a shuffled order and runs the four locks back to back, also "
-        "shuffled, for one window each: acquire, the work inside, release, the work outside. "
-        "A lock's throughput is divided by std::mutex's in the same round and shape, so a "
-        "ratio compares neighbours in time; the tables give the distribution of those "
-        "per-round ratios. A shared or virtual machine has phases lasting seconds to minutes "
-        "in which std::mutex's own throughput moves 2–3× (issue 16); a round is in the "
-        "**slow** phase when std::mutex ran below %.1f× its 90th-percentile round in that "
-        "shape, else **fast** (issue 16's phases: 14 against 35–44 M/s, so %.1f sits in the "
-        "gap). A run may see one phase only: std::mutex's M/s tells which. Jain's index is "
-        "of each window's per-thread acquisition counts, median (and minimum) over the "
-        "phase's rounds. CPUs used: std::mutex's windows' process CPU time ÷ wall time, "
-        "median; below the CPUs its threads could use, other processes had the rest (or "
-        "its threads slept). Per-round data: the run's JSON (`build/bench/rounds.json`)." % (
+        "inside the lock) in a shuffled order and runs the locks back to back, also shuffled, "
+        "for one window each: acquire, the work inside, release, the work outside. A lock's "
+        "throughput is divided by std::mutex's in the same round and shape, so a ratio "
+        "compares neighbours in time; the tables give the distribution of those per-round "
+        "ratios. With `--control`, std::mutex runs a second time in each round: its ratio "
+        "would be 1 but for the machine, so its spread is the noise floor under every other "
+        "ratio of that run.",
+        "",
+        "Phases. A shared or virtual machine has spells lasting seconds to minutes in which "
+        "std::mutex's own throughput moves 2–3× (issue 16). A round is in the **slow** phase "
+        "when std::mutex ran below %.1f× its 90th-percentile round in that shape, else "
+        "**fast**: issue 16 saw 14 against 35–44 M/s, so %.1f falls in the gap. A run may see "
+        "one phase only, and std::mutex's M/s tells which; two more figures say whether the "
+        "split is a phase at all: how many rounds fall between the phases, and how closely "
+        "std::mutex's throughput follows the CPU time its threads got (other processes "
+        "taking the CPUs slow rounds by any amount, not in two steps)." % (
             SLOW_BELOW, SLOW_BELOW),
+        "",
+        "Jain's index is of each window's per-thread acquisition counts, median (and minimum) "
+        "over the phase's rounds. CPUs used: std::mutex's windows' process CPU time ÷ wall "
+        "time, median. Per-round data: the run's JSON (`build/bench/rounds.json`).",
         "",
     ]
     for run in runs_lines:
