@@ -335,8 +335,7 @@ std::uint64_t thread_identity() noexcept {
 
 WakeReason wait_shared(std::atomic<std::uint32_t>& word, std::uint32_t expected,
                        std::int64_t deadline_ns) noexcept {
-  if (deadline_ns <= monotonic_now_ns()) return WakeReason::timed_out;
-  // An absolute CLOCK_MONOTONIC deadline (FUTEX_WAIT_BITSET), and no
+  // A deadline already past makes the kernel answer ETIMEDOUT at once. An absolute CLOCK_MONOTONIC deadline (FUTEX_WAIT_BITSET), and no
   // FUTEX_PRIVATE_FLAG: the word is shared with other processes.
   timespec deadline{};
   deadline.tv_sec = static_cast<time_t>(deadline_ns / 1'000'000'000);
@@ -443,8 +442,11 @@ NamedAcquired acquire_contended(SharedLock& shared, const std::atomic<std::uint3
         return NamedAcquired::timed_out;
     }
   }
+  // One clock read for both: the deadline is fixed here, at the call's start.
   const std::int64_t started = monotonic_now_ns();
-  const std::int64_t deadline = timeout_ns < 0 ? no_deadline : deadline_after(timeout_ns);
+  const std::int64_t deadline = timeout_ns < 0 || timeout_ns >= no_deadline - started
+                                    ? no_deadline
+                                    : started + timeout_ns;
 
   if (spinning_pays()) {
     for (int i = 0; i < spin_limit; ++i) {
