@@ -14,10 +14,15 @@
  *   leader-exits NAME             the main thread acquires and calls
  *                                 pthread_exit; another thread waits for
  *                                 stdin to close, then the process exits.
+ *   child-without-fds NAME        a fork child that may open no file (so
+ *                                 cannot read its own /proc entry) acquires
+ *                                 and waits for stdin to close.
  *
  * Exit status 0 is success, 1 a broken invariant (with a message). */
 #include <pthread.h>
 #include <sched.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +153,21 @@ int main(int argc, char **argv) {
     if (pthread_create(&thread, NULL, wait_then_exit, NULL) != 0) return 2;
     if (write(1, "held\n", 5) != 5) return 2;
     pthread_exit(NULL);
+  }
+  if (strcmp(mode, "child-without-fds") == 0) {
+    const pid_t child = fork();
+    if (child == 0) {
+      const struct rlimit none = {0, 0};
+      if (setrlimit(RLIMIT_NOFILE, &none) != 0) _exit(2);
+      if (lock_acquire(lock, LOCK_WAIT_FOREVER) != LOCK_OK) _exit(1);
+      if (write(1, "held\n", 5) != 5) _exit(2);
+      wait_for_stdin_to_close();
+      _exit(0);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    lock_free(lock);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 3;
   }
   fprintf(stderr, "helper: bad arguments\n");
   return 2;

@@ -734,6 +734,34 @@ static void test_hand_off_after_a_millisecond(void) {
   CHECK_EQ(lock_unlink(name), LOCK_OK);
 }
 
+/* A holder that could not read its own start time (a fork child that may
+ * open no file) records it as unknown: its live process is never taken for
+ * dead by a start-time mismatch, and its death is still proved. */
+static void test_holder_without_start_time(void) {
+  char name[64];
+  make_name(name, sizeof name, "no-fds");
+  lock_t *lock = open_ok(name);
+  object_t *object = map_object(name);
+  CHECK(object != NULL);
+  if (!object) return;
+  int to_child = -1, from_child = -1;
+  const char *args[] = {"child-without-fds", name, NULL};
+  pid_t helper_pid = spawn_helper(args, &to_child, &from_child);
+  await_line(from_child);
+  const uint64_t owner = __atomic_load_n(&object->owner, __ATOMIC_SEQ_CST);
+  CHECK_EQ((owner >> 22) & ((UINT64_C(1) << 40) - 1), (UINT64_C(1) << 40) - 1); /* unknown */
+  CHECK_EQ(lock_acquire(lock, 0), LOCK_TIMEOUT);
+  CHECK_EQ(lock_acquire(lock, 20000000), LOCK_TIMEOUT);
+  close(to_child); /* the child exits; the helper reaps it */
+  CHECK_EQ(exit_status(helper_pid), 0);
+  CHECK_EQ(lock_acquire(lock, LOCK_WAIT_FOREVER), LOCK_OWNERDEAD);
+  CHECK_EQ(lock_release(lock), LOCK_OK);
+  close(from_child);
+  munmap(object, sizeof *object);
+  lock_free(lock);
+  CHECK_EQ(lock_unlink(name), LOCK_OK);
+}
+
 /* A fork child that inherited a handle acquires in its own name: its parent's
  * death would not make the child's hold look dead, and vice versa. */
 static void test_fork_child_is_its_own_holder(void) {
@@ -771,6 +799,7 @@ static const struct {
     {"no_waiter_starves", test_no_waiter_starves},
     {"hand_off_after_a_millisecond", test_hand_off_after_a_millisecond},
     {"fork_child_is_its_own_holder", test_fork_child_is_its_own_holder},
+    {"holder_without_start_time", test_holder_without_start_time},
 };
 
 int main(int argc, char **argv) {
