@@ -1,9 +1,12 @@
 // polylock etcd kind — see keeper.hpp.
 #include "keeper.hpp"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <new>
 #include <thread>
 #include <vector>
 
@@ -69,8 +72,29 @@ struct Keeper {
   }
 };
 
+Keeper& keeper();
+
+// A fork child has no keep-alive thread, and the parent's leases are not its
+// own: it starts afresh, so that the handles it opens keep their leases.
+void before_fork() { keeper().mutex.lock(); }
+void after_fork_in_parent() { keeper().mutex.unlock(); }
+void after_fork_in_child() {
+  Keeper& k = keeper();
+  k.entries.clear();
+  k.started = false;
+  // The condition variable still counts the parent's sleeping keep-alive
+  // thread, which does not exist here: signalling it would wait for ever.
+  // Fresh ones (the old are abandoned, never destroyed).
+  new (&k.changed) std::condition_variable;
+  new (&k.mutex) std::mutex;
+}
+
 Keeper& keeper() {
-  static Keeper* const instance = new Keeper;
+  static Keeper* const instance = [] {
+    auto* made = new Keeper;
+    pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child);
+    return made;
+  }();
   return *instance;
 }
 

@@ -379,6 +379,56 @@ void interruptible() {
   lock_free(lock);
 }
 
+void on_signal(int) {}
+std::atomic<int> signal_asks{0};
+int stop_on_second_ask(void*) { return ++signal_asks >= 2; }
+
+void signal_disturbs() {
+  // A signal handler that runs on the waiting thread disturbs the wait, as
+  // Python's Ctrl-C needs: the stop function is asked.
+  struct sigaction action {};
+  action.sa_handler = on_signal;
+  sigaction(SIGUSR1, &action, nullptr);
+  lock_t* lock = open_ok(lock_name("signal"));
+  CHECK_EQ(lock_acquire(lock, 0), LOCK_OK);
+  std::atomic<int> got{-100};
+  std::thread waiter([&] { got = lock_acquire_interruptible(lock, 20000 * ms, stop_on_second_ask, nullptr); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const Clock::time_point start = Clock::now();
+  pthread_kill(waiter.native_handle(), SIGUSR1);
+  waiter.join();
+  CHECK_EQ(got.load(), LOCK_EINTR);
+  CHECK(seconds_since(start) < 2.0);
+  CHECK_EQ(lock_release(lock), LOCK_OK);
+  lock_free(lock);
+}
+
+void fork_child_opens_its_own() {
+  // A fork child opens its own handle, and its lease is kept alive (the
+  // keep-alive thread did not survive the fork): it holds past the TTL.
+  const std::string name = lock_name("fork", "?ttl=2");
+  lock_t* parent = open_ok(name);
+  CHECK_EQ(lock_acquire(parent, 0), LOCK_OK);  // the parent's keep-alive thread runs
+  CHECK_EQ(lock_release(parent), LOCK_OK);
+  const pid_t child = fork();
+  if (child == 0) {
+    lock_t* lock = lock_open(name.c_str(), nullptr);
+    if (!lock || lock_acquire(lock, 10000 * ms) != LOCK_OK) _exit(1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(4000));  // twice the TTL
+    std::uint64_t token = 0;
+    if (lock_fence(lock, &token) != LOCK_OK) _exit(2);
+    if (lock_release(lock) != LOCK_OK) _exit(3);  // still its own hold: not expired
+    lock_free(lock);
+    _exit(0);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  CHECK_EQ(lock_acquire(parent, 0), LOCK_TIMEOUT);  // the child holds it
+  CHECK_EQ(wait_exit(child), 0);
+  CHECK_EQ(lock_acquire(parent, 0), LOCK_OK);  // released, not expired: no LOCK_OWNERDEAD
+  CHECK_EQ(lock_release(parent), LOCK_OK);
+  lock_free(parent);
+}
+
 void release_from_another_process() {
   const std::string name = lock_name("released");
   lock_t* lock = open_ok(name);
@@ -676,6 +726,8 @@ int main(int argc, char** argv) {
                {"holder_killed", holder_killed},
                {"holder_frozen", holder_frozen},
                {"hammer", hammer_processes},
+               {"signal_disturbs", signal_disturbs},
+               {"fork_child_opens_its_own", fork_child_opens_its_own},
                {"leader_killed", leader_killed}};
   for (const Case& c : cases) {
     if (which != c.name) continue;
