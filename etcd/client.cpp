@@ -13,8 +13,8 @@ Deadline Deadline::after(std::int64_t timeout_ns) {
   deadline.forever = timeout_ns < 0;
   const Clock::time_point now = Clock::now();
   // Clamp before adding: any int64_t timeout works, without overflow.
-  const auto room = std::chrono::duration_cast<std::chrono::nanoseconds>(
-      Clock::time_point::max() - now);
+  const auto room =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::time_point::max() - now);
   deadline.at = deadline.forever || timeout_ns >= room.count()
                     ? Clock::time_point::max()
                     : now + std::chrono::nanoseconds(timeout_ns);
@@ -55,7 +55,7 @@ std::once_flag curl_ready;
 struct Answer {
   std::string text;
   bool watching = false;
-  bool watch_ended = false;  // a delete event, a cancel or an error arrived
+  bool watch_ended = false;     // a delete event, a cancel or an error arrived
   std::int64_t created_at = 0;  // the revision at which etcd set the watch up
   std::size_t scanned = 0;
 };
@@ -280,8 +280,8 @@ Outcome Client::watch_delete(const std::string& key, std::int64_t seen_at, long 
   const std::size_t index = current_.load(std::memory_order_relaxed) % endpoints_.size();
   long status = 0;
   Watch watch{key, seen_at, false};
-  const Outcome outcome = run(channel, endpoints_[index] + "/v3/watch", body, budget_ms, waker,
-                              seen, &status, &watch);
+  const Outcome outcome =
+      run(channel, endpoints_[index] + "/v3/watch", body, budget_ms, waker, seen, &status, &watch);
   // A watch cut mid-stream leaves its connection unusable; one that was
   // refused moves the client on to the next endpoint.
   std::size_t expected = index;
@@ -291,8 +291,7 @@ Outcome Client::watch_delete(const std::string& key, std::int64_t seen_at, long 
 }
 
 std::string base64(const std::string& bytes) {
-  static const char digits[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string text;
   text.reserve((bytes.size() + 2) / 3 * 4);
   std::size_t i = 0;

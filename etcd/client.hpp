@@ -44,13 +44,13 @@ class Waker {
 };
 
 enum class Outcome {
-  ok,          // etcd answered 200 with a JSON object (in `body`)
-  refused,     // no endpoint accepted a connection (errno-like: ECONNREFUSED)
-  timed_out,   // the deadline (or the call's own bound) passed first
-  disturbed,   // lock_interrupt, or a signal handler ran on this thread
-  rejected,    // etcd answered an error (`body` holds its {"error","code"})
-  garbage,     // the answer was not the JSON etcd sends
-  failed,      // any other transport failure (DNS, reset, TLS, ...)
+  ok,         // etcd answered 200 with a JSON object (in `body`)
+  refused,    // no endpoint accepted a connection (errno-like: ECONNREFUSED)
+  timed_out,  // the deadline (or the call's own bound) passed first
+  disturbed,  // lock_interrupt, or a signal handler ran on this thread
+  rejected,   // etcd answered an error (`body` holds its {"error","code"})
+  garbage,    // the answer was not the JSON etcd sends
+  failed,     // any other transport failure (DNS, reset, TLS, ...)
 };
 
 struct Reply {
@@ -75,8 +75,8 @@ class Client {
   // caller looks again either way); timed_out; disturbed: the waker's
   // generation moved on from `seen`, or a signal handler ran on this thread
   // (poll(2) cut short).
-  Outcome watch_delete(const std::string& key, std::int64_t seen_at, long budget_ms,
-                       Waker* waker, std::uint64_t seen);
+  Outcome watch_delete(const std::string& key, std::int64_t seen_at, long budget_ms, Waker* waker,
+                       std::uint64_t seen);
 
  private:
   struct Channel;
@@ -100,7 +100,7 @@ class Client {
 // fields at their zero value.
 std::string base64(const std::string& bytes);
 std::optional<std::string> unbase64(const std::string& text);
-std::int64_t int_field(const Json& object, const char* name);  // 0 when absent or bad
+std::int64_t int_field(const Json& object, const char* name);    // 0 when absent or bad
 const Json* object_field(const Json& object, const char* name);  // NULL unless an object
 
 }  // namespace polylock::etcd

@@ -33,12 +33,12 @@
 namespace polylock::etcd {
 namespace {
 
-constexpr long first_call_floor_ms = 1000;  // a try (timeout 0) still gets a round trip
-constexpr long call_cap_ms = 10000;         // one call of a wait without deadline
-constexpr long cleanup_ms = 1000;           // deleting our key after giving up
-constexpr long release_ms = 5000;           // each call of release and locked
+constexpr long first_call_floor_ms = 1000;           // a try (timeout 0) still gets a round trip
+constexpr long call_cap_ms = 10000;                  // one call of a wait without deadline
+constexpr long cleanup_ms = 1000;                    // deleting our key after giving up
+constexpr long release_ms = 5000;                    // each call of release and locked
 constexpr std::int64_t release_patience_ms = 10000;  // release and locked, retries and all
-constexpr long watch_slice_ms = 5000;       // look again at least this often
+constexpr long watch_slice_ms = 5000;                // look again at least this often
 
 Json put(const std::string& key, const std::string& value, std::int64_t lease) {
   Json request = {{"key", base64(key)}, {"value", base64(value)}};
@@ -52,7 +52,9 @@ Json get(const std::string& key) { return {{"request_range", {{"key", base64(key
 
 Json compare(const std::string& key, const char* target, std::int64_t revision) {
   const std::string field = std::string(target) == "CREATE" ? "create_revision" : "mod_revision";
-  return {{"key", base64(key)}, {"target", target}, {"result", "EQUAL"},
+  return {{"key", base64(key)},
+          {"target", target},
+          {"result", "EQUAL"},
           {field, std::to_string(revision)}};
 }
 
@@ -154,7 +156,8 @@ int EtcdLock::take_lease(const Deadline& deadline, std::shared_ptr<Lease>& lease
                           deadline.budget_ms(first_call_floor_ms, call_cap_ms));
     // Refused by every endpoint: a clear error at once. A lease granted
     // without our hearing of it expires by itself.
-    if (reply.outcome == Outcome::ok || reply.outcome == Outcome::refused || !transient(reply)) break;
+    if (reply.outcome == Outcome::ok || reply.outcome == Outcome::refused || !transient(reply))
+      break;
     if (deadline.passed()) return LOCK_TIMEOUT;
     pause_briefly(deadline);
   }
@@ -189,12 +192,14 @@ int EtcdLock::enqueue(Hold& hold, const Deadline& deadline) {
     {
       std::lock_guard<std::mutex> guard(mutex_);
       char suffix[48];
-      std::snprintf(suffix, sizeof suffix, "%llx-%llx", static_cast<unsigned long long>(hold.lease->id),
+      std::snprintf(suffix, sizeof suffix, "%llx-%llx",
+                    static_cast<unsigned long long>(hold.lease->id),
                     static_cast<unsigned long long>(++sequence_));
       hold.key = queue_prefix_ + suffix;
     }
     const Json txn = {{"success", {put(hold.key, "", hold.lease->id)}}};
-    const Reply reply = client_->call("/v3/kv/txn", txn, deadline.budget_ms(first_call_floor_ms, call_cap_ms));
+    const Reply reply =
+        client_->call("/v3/kv/txn", txn, deadline.budget_ms(first_call_floor_ms, call_cap_ms));
     if (reply.outcome == Outcome::ok) {
       hold.created = revision_of(reply.body);
       return hold.created > 0 ? LOCK_OK : garbage();
@@ -254,21 +259,26 @@ int EtcdLock::acquire(std::int64_t timeout_ns, lock_stop_fn stop, void* context)
   {
     std::lock_guard<std::mutex> guard(mutex_);
     char suffix[48];
-    std::snprintf(suffix, sizeof suffix, "%llx-%llx", static_cast<unsigned long long>(hold.lease->id),
+    std::snprintf(suffix, sizeof suffix, "%llx-%llx",
+                  static_cast<unsigned long long>(hold.lease->id),
                   static_cast<unsigned long long>(++sequence_));
     hold.key = queue_prefix_ + suffix;
   }
   Json txn = {{"compare",
                {compare(holder_key_, "CREATE", 0),
-                {{"key", base64(queue_prefix_)}, {"range_end", base64(range_end(queue_prefix_))},
-                 {"target", "CREATE"}, {"result", "EQUAL"}, {"create_revision", "0"}}}},
+                {{"key", base64(queue_prefix_)},
+                 {"range_end", base64(range_end(queue_prefix_))},
+                 {"target", "CREATE"},
+                 {"result", "EQUAL"},
+                 {"create_revision", "0"}}}},
               {"success", {put(hold.key, "", hold.lease->id), put(holder_key_, hold.key, 0)}},
               {"failure", Json::array()}};
   if (!stop && timeout_ns != 0) {
     txn["failure"].push_back(key_ahead(0));
     txn["failure"].push_back(put(hold.key, "", hold.lease->id));
   }
-  const Reply first = client_->call("/v3/kv/txn", txn, deadline.budget_ms(first_call_floor_ms, call_cap_ms));
+  const Reply first =
+      client_->call("/v3/kv/txn", txn, deadline.budget_ms(first_call_floor_ms, call_cap_ms));
   std::string ahead;            // the key we wait on; empty: look (or claim) first
   std::int64_t watch_from = 0;  // the revision at which it was seen
   if (first.outcome != Outcome::ok) {
@@ -316,20 +326,22 @@ int EtcdLock::acquire(std::int64_t timeout_ns, lock_stop_fn stop, void* context)
       // holder whose lease expired while it held the lock (a release deletes
       // it with the holder's key, and a live holder's key would be older
       // than ours): LOCK_OWNERDEAD.
-      const Json claim = {
-          {"compare",
-           {compare(hold.key, "CREATE", hold.created),
-            {{"key", base64(queue_prefix_)}, {"range_end", base64(range_end(queue_prefix_))},
-             {"target", "CREATE"}, {"result", "GREATER"},
-             {"create_revision", std::to_string(hold.created - 1)}}}},
-          {"success", {get(holder_key_), put(holder_key_, hold.key, 0)}},
-          {"failure", {get(hold.key), key_ahead(hold.created)}}};
+      const Json claim = {{"compare",
+                           {compare(hold.key, "CREATE", hold.created),
+                            {{"key", base64(queue_prefix_)},
+                             {"range_end", base64(range_end(queue_prefix_))},
+                             {"target", "CREATE"},
+                             {"result", "GREATER"},
+                             {"create_revision", std::to_string(hold.created - 1)}}}},
+                          {"success", {get(holder_key_), put(holder_key_, hold.key, 0)}},
+                          {"failure", {get(hold.key), key_ahead(hold.created)}}};
       const Reply answer = client_->call("/v3/kv/txn", claim, deadline.budget_ms(1, call_cap_ms));
       if (answer.outcome == Outcome::ok) {
         const Json* first_range = txn_response(answer.body, 0, "response_range");
         if (!first_range) return leave(hold, garbage());
         if (answer.body.value("succeeded", false))
-          return held(hold, revision_of(answer.body), first_kv(first_range) ? LOCK_OWNERDEAD : LOCK_OK);
+          return held(hold, revision_of(answer.body),
+                      first_kv(first_range) ? LOCK_OWNERDEAD : LOCK_OK);
         const Json* ours = first_kv(first_range);
         if (!ours || int_field(*ours, "create_revision") != hold.created) {
           abandon(hold.lease);  // our lease expired while we waited
@@ -359,7 +371,9 @@ int EtcdLock::acquire(std::int64_t timeout_ns, lock_stop_fn stop, void* context)
       }
     }
     // Wait for the key ahead of ours to go (released, given up, or expired).
-    const long slice = deadline.forever ? watch_slice_ms : std::min(watch_slice_ms, deadline.budget_ms(1, watch_slice_ms));
+    const long slice = deadline.forever
+                           ? watch_slice_ms
+                           : std::min(watch_slice_ms, deadline.budget_ms(1, watch_slice_ms));
     const Outcome watched = client_->watch_delete(ahead, watch_from, slice, &waker_, seen);
     ahead.clear();  // look again, whatever the watch said
     if (watched == Outcome::disturbed) {
@@ -395,7 +409,8 @@ Reply EtcdLock::patient_call(const char* path, const Json& request, const Deadli
 int EtcdLock::release_holder(const Deadline& deadline) {
   for (int attempt = 0; attempt < 16; ++attempt) {
     bool unknown = false;
-    const Reply seen = patient_call("/v3/kv/txn", Json{{"success", {get(holder_key_)}}}, deadline, &unknown);
+    const Reply seen =
+        patient_call("/v3/kv/txn", Json{{"success", {get(holder_key_)}}}, deadline, &unknown);
     if (seen.outcome != Outcome::ok) return failure(seen);
     const Json* range = txn_response(seen.body, 0, "response_range");
     if (!range) return garbage();
@@ -429,7 +444,8 @@ int EtcdLock::release() {
                       {"success", {erase(holder_key_), erase(key)}}};
     bool unknown = false;
     const Reply done = patient_call("/v3/kv/txn", txn, deadline, &unknown);
-    if (done.outcome != Outcome::ok) return failure(done);  // maybe still ours: the caller may retry
+    if (done.outcome != Outcome::ok)
+      return failure(done);  // maybe still ours: the caller may retry
     {
       std::lock_guard<std::mutex> guard(mutex_);
       if (holding_ && token_ == token) holding_ = false, held_lease_.reset();
@@ -439,8 +455,8 @@ int EtcdLock::release() {
     // taken with LOCK_OWNERDEAD: a stale holder must not release that. (Ask
     // etcd: after a pause the keep-alive thread may not have noticed yet.)
     if (lease->lost.load(std::memory_order_acquire)) return LOCK_ENOTLOCKED;
-    const Reply alive = patient_call("/v3/lease/timetolive", Json{{"ID", std::to_string(lease->id)}},
-                                     deadline, &unknown);
+    const Reply alive = patient_call("/v3/lease/timetolive",
+                                     Json{{"ID", std::to_string(lease->id)}}, deadline, &unknown);
     if (alive.outcome != Outcome::ok) return failure(alive);
     if (int_field(alive.body, "TTL") <= 0) {
       lease->lost.store(true, std::memory_order_release);
@@ -453,7 +469,8 @@ int EtcdLock::release() {
 int EtcdLock::locked() {
   const Json range = {{"key", base64(holder_key_)}, {"count_only", true}};
   bool unknown = false;
-  const Reply reply = patient_call("/v3/kv/range", range, Deadline::after(release_patience_ms * 1000000), &unknown);
+  const Reply reply =
+      patient_call("/v3/kv/range", range, Deadline::after(release_patience_ms * 1000000), &unknown);
   if (reply.outcome != Outcome::ok) return failure(reply);
   return int_field(reply.body, "count") > 0 ? 1 : 0;
 }

@@ -34,7 +34,8 @@ class EtcdLock {
   int leave(Hold& hold, int status);
   int held(const Hold& hold, std::int64_t revision, int status);
   int release_holder(const Deadline& deadline);
-  Reply patient_call(const char* path, const Json& request, const Deadline& deadline, bool* unknown);
+  Reply patient_call(const char* path, const Json& request, const Deadline& deadline,
+                     bool* unknown);
 
   std::shared_ptr<Client> client_;
   std::string holder_key_;    // "polylock/NAME/holder": the queue key of the current hold

@@ -43,13 +43,15 @@ struct Keeper {
         continue;
       }
       std::shared_ptr<Lease> lease = next->lease;
-      const auto period = std::chrono::milliseconds(std::max<std::int64_t>(lease->ttl_s * 1000 / 3, 200));
+      const auto period =
+          std::chrono::milliseconds(std::max<std::int64_t>(lease->ttl_s * 1000 / 3, 200));
       next->due = Clock::now() + period;
       guard.unlock();
       // Bounded by the period, so one slow endpoint cannot make the others'
       // leases late by more than that.
-      const Reply reply = lease->client->call("/v3/lease/keepalive", Json{{"ID", std::to_string(lease->id)}},
-                                              static_cast<long>(period.count()));
+      const Reply reply =
+          lease->client->call("/v3/lease/keepalive", Json{{"ID", std::to_string(lease->id)}},
+                              static_cast<long>(period.count()));
       bool gone = false;
       if (reply.outcome == Outcome::ok) {
         const Json* result = object_field(reply.body, "result");
@@ -103,7 +105,8 @@ Keeper& keeper() {
 void keep_alive(const std::shared_ptr<Lease>& lease) {
   Keeper& k = keeper();
   std::lock_guard<std::mutex> guard(k.mutex);
-  const auto period = std::chrono::milliseconds(std::max<std::int64_t>(lease->ttl_s * 1000 / 3, 200));
+  const auto period =
+      std::chrono::milliseconds(std::max<std::int64_t>(lease->ttl_s * 1000 / 3, 200));
   k.entries.push_back(Entry{lease, Clock::now() + period});
   if (!k.started) {
     std::thread([&k] { k.loop(); }).detach();

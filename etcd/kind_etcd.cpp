@@ -74,7 +74,8 @@ const capi::LockOps etcd_ops = {1, 0, acquire, release, locked, interrupt, reini
 
 // lock_open's signature (capi/kind_named.cpp calls it through dlsym for
 // names starting "etcd://"); `status` is never NULL there.
-extern "C" __attribute__((visibility("default"))) lock_t* polylock_etcd_open(const char* name, int* status) noexcept {
+extern "C" __attribute__((visibility("default"))) lock_t* polylock_etcd_open(const char* name,
+                                                                             int* status) noexcept {
   using namespace polylock::etcd;
   int ignored;
   if (!status) status = &ignored;

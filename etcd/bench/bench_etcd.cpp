@@ -31,7 +31,8 @@ lock_t* open_or_die(const std::string& name) {
 }
 
 int uncontended(const std::string& endpoints, int rounds) {
-  lock_t* lock = open_or_die("etcd://" + endpoints + "/bench-uncontended-" + std::to_string(getpid()));
+  lock_t* lock =
+      open_or_die("etcd://" + endpoints + "/bench-uncontended-" + std::to_string(getpid()));
   if (lock_acquire(lock, -1) != LOCK_OK || lock_release(lock) != LOCK_OK) return 1;  // the lease
   std::vector<double> micros;
   for (int i = 0; i < rounds; ++i) {
@@ -40,9 +41,10 @@ int uncontended(const std::string& endpoints, int rounds) {
     micros.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
   }
   std::sort(micros.begin(), micros.end());
-  std::printf("{\"impl\": \"polylock-etcd\", \"mode\": \"uncontended\", \"rounds\": %d, "
-              "\"median_us\": %.0f, \"p90_us\": %.0f}\n",
-              rounds, micros[micros.size() / 2], micros[micros.size() * 9 / 10]);
+  std::printf(
+      "{\"impl\": \"polylock-etcd\", \"mode\": \"uncontended\", \"rounds\": %d, "
+      "\"median_us\": %.0f, \"p90_us\": %.0f}\n",
+      rounds, micros[micros.size() / 2], micros[micros.size() * 9 / 10]);
   lock_free(lock);
   return 0;
 }
@@ -57,8 +59,8 @@ int contended(const std::string& endpoints, int procs, double seconds) {
     if (pid == 0) {
       lock_t* lock = open_or_die(name);
       long pairs = 0;
-      const Clock::time_point end =
-          Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+      const Clock::time_point end = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                       std::chrono::duration<double>(seconds));
       while (Clock::now() < end) {
         if (lock_acquire(lock, -1) != LOCK_OK || lock_release(lock) != LOCK_OK) _exit(1);
         ++pairs;
@@ -77,19 +79,22 @@ int contended(const std::string& endpoints, int procs, double seconds) {
     each.push_back(pairs);
   }
   for (pid_t pid : children) waitpid(pid, nullptr, 0);
-  std::printf("{\"impl\": \"polylock-etcd\", \"mode\": \"contended\", \"procs\": %d, "
-              "\"seconds\": %.1f, \"pairs_per_s\": %.1f, \"least\": %ld, \"most\": %ld}\n",
-              procs, seconds, total / seconds, *std::min_element(each.begin(), each.end()),
-              *std::max_element(each.begin(), each.end()));
+  std::printf(
+      "{\"impl\": \"polylock-etcd\", \"mode\": \"contended\", \"procs\": %d, "
+      "\"seconds\": %.1f, \"pairs_per_s\": %.1f, \"least\": %ld, \"most\": %ld}\n",
+      procs, seconds, total / seconds, *std::min_element(each.begin(), each.end()),
+      *std::max_element(each.begin(), each.end()));
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc >= 4 && std::string(argv[2]) == "uncontended") return uncontended(argv[1], std::atoi(argv[3]));
+  if (argc >= 4 && std::string(argv[2]) == "uncontended")
+    return uncontended(argv[1], std::atoi(argv[3]));
   if (argc >= 5 && std::string(argv[2]) == "contended")
     return contended(argv[1], std::atoi(argv[3]), std::atof(argv[4]));
-  std::fprintf(stderr, "usage: %s ENDPOINTS uncontended ROUNDS | contended PROCS SECONDS\n", argv[0]);
+  std::fprintf(stderr, "usage: %s ENDPOINTS uncontended ROUNDS | contended PROCS SECONDS\n",
+               argv[0]);
   return 2;
 }

@@ -38,22 +38,22 @@ std::string endpoints;  // "127.0.0.1:PORT[,...]"
 std::string fixture;    // the fixture's folder: nN.pid and nN.port for each member
 const char* self;
 
-#define CHECK(condition)                                                                      \
-  do {                                                                                        \
-    if (!(condition)) {                                                                       \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #condition);     \
-      ++failures;                                                                             \
-    }                                                                                         \
+#define CHECK(condition)                                                                 \
+  do {                                                                                   \
+    if (!(condition)) {                                                                  \
+      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #condition); \
+      ++failures;                                                                        \
+    }                                                                                    \
   } while (0)
 
-#define CHECK_EQ(actual, expected)                                                             \
-  do {                                                                                         \
-    const long long actual_ = (long long)(actual), expected_ = (long long)(expected);          \
-    if (actual_ != expected_) {                                                                \
-      std::fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n", __FILE__, __LINE__, #actual,  \
-                   actual_, expected_);                                                        \
-      ++failures;                                                                              \
-    }                                                                                          \
+#define CHECK_EQ(actual, expected)                                                            \
+  do {                                                                                        \
+    const long long actual_ = (long long)(actual), expected_ = (long long)(expected);         \
+    if (actual_ != expected_) {                                                               \
+      std::fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n", __FILE__, __LINE__, #actual, \
+                   actual_, expected_);                                                       \
+      ++failures;                                                                             \
+    }                                                                                         \
   } while (0)
 
 constexpr std::int64_t ms = 1000000;
@@ -97,9 +97,12 @@ std::string unbase64(const std::string& text) {
   unsigned value = 0;
   int bits = 0;
   for (const char c : text) {
-    const char* at = std::strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", c);
+    const char* at =
+        std::strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", c);
     if (c == '=' || !at) break;
-    value = (value << 6) | static_cast<unsigned>(at - "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+    value =
+        (value << 6) | static_cast<unsigned>(
+                           at - "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
     bits += 6;
     if (bits >= 8) bits -= 8, bytes += static_cast<char>((value >> bits) & 0xff);
   }
@@ -147,7 +150,9 @@ std::string padded(std::uint64_t token) {
 bool guarded_write(const std::string& resource, std::uint64_t token, const std::string& data) {
   const Json txn = {
       {"compare",
-       {{{"key", base64(resource + "/fence")}, {"target", "VALUE"}, {"result", "LESS"},
+       {{{"key", base64(resource + "/fence")},
+         {"target", "VALUE"},
+         {"result", "LESS"},
          {"value", base64(padded(token))}}}},
       {"success",
        {{{"request_put", {{"key", base64(resource + "/fence")}, {"value", base64(padded(token))}}}},
@@ -176,7 +181,8 @@ pid_t spawn(const std::vector<std::string>& arguments) {
   if (pid == 0) {
     std::vector<char*> argv;
     argv.push_back(const_cast<char*>(self));
-    for (const std::string& argument : arguments) argv.push_back(const_cast<char*>(argument.c_str()));
+    for (const std::string& argument : arguments)
+      argv.push_back(const_cast<char*>(argument.c_str()));
     argv.push_back(nullptr);
     execv(self, argv.data());
     _exit(127);
@@ -187,7 +193,8 @@ pid_t spawn(const std::vector<std::string>& arguments) {
 int wait_exit(pid_t pid) {
   int status = 0;
   for (int i = 0; i < 600; ++i) {  // 60 s
-    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (waitpid(pid, &status, WNOHANG) == pid)
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   kill(pid, SIGKILL);
@@ -229,7 +236,8 @@ int hold(char** argv) {
   if (command != "write") return 5;
   const bool written = guarded_write(resource, token, "stale holder");
   const int released = lock_release(lock);
-  const std::string report = std::string(written ? "written" : "refused") + " " + std::to_string(released) + "\n";
+  const std::string report =
+      std::string(written ? "written" : "refused") + " " + std::to_string(released) + "\n";
   lock_free(lock);
   if (write(out, report.data(), report.size()) < 0) return 4;
   return 0;
@@ -263,14 +271,22 @@ int release_from_here(char** argv) {
 // ---- the cases --------------------------------------------------------------
 
 void bad_names() {
-  const std::vector<std::string> names = {
-       std::string("etcd://"), std::string("etcd:///x"), std::string("etcd://127.0.0.1/x"),
-        "etcd://127.0.0.1:0/x", "etcd://127.0.0.1:65536/x", "etcd://" + endpoints,
-        "etcd://" + endpoints + "/", "etcd://" + endpoints + "/.hidden",
-        "etcd://" + endpoints + "/a/b", "etcd://" + endpoints + "/a?ttl=0",
-        "etcd://" + endpoints + "/a?ttl=x", "etcd://" + endpoints + "/a?color=red",
-        "etcd://" + endpoints + "/" + std::string(201, 'a'), "etcd://host name:1/a",
-        "etcd://[zz]:1/a", "etcd://127.0.0.1:1,/a"};
+  const std::vector<std::string> names = {std::string("etcd://"),
+                                          std::string("etcd:///x"),
+                                          std::string("etcd://127.0.0.1/x"),
+                                          "etcd://127.0.0.1:0/x",
+                                          "etcd://127.0.0.1:65536/x",
+                                          "etcd://" + endpoints,
+                                          "etcd://" + endpoints + "/",
+                                          "etcd://" + endpoints + "/.hidden",
+                                          "etcd://" + endpoints + "/a/b",
+                                          "etcd://" + endpoints + "/a?ttl=0",
+                                          "etcd://" + endpoints + "/a?ttl=x",
+                                          "etcd://" + endpoints + "/a?color=red",
+                                          "etcd://" + endpoints + "/" + std::string(201, 'a'),
+                                          "etcd://host name:1/a",
+                                          "etcd://[zz]:1/a",
+                                          "etcd://127.0.0.1:1,/a"};
   for (const std::string& name : names) {
     int status = -100;
     lock_t* lock = lock_open(name.c_str(), &status);
@@ -362,7 +378,9 @@ void interruptible() {
   lock_t* waiting = open_ok(lock_name("interruptible"));
   CHECK_EQ(lock_acquire(lock, 0), LOCK_OK);
   std::atomic<int> got{-100};
-  std::thread waiter([&] { got = lock_acquire_interruptible(waiting, 20000 * ms, stop_when_asked_twice, nullptr); });
+  std::thread waiter([&] {
+    got = lock_acquire_interruptible(waiting, 20000 * ms, stop_when_asked_twice, nullptr);
+  });
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   CHECK_EQ(got.load(), -100);
   const Clock::time_point start = Clock::now();
@@ -392,7 +410,8 @@ void signal_disturbs() {
   lock_t* lock = open_ok(lock_name("signal"));
   CHECK_EQ(lock_acquire(lock, 0), LOCK_OK);
   std::atomic<int> got{-100};
-  std::thread waiter([&] { got = lock_acquire_interruptible(lock, 20000 * ms, stop_on_second_ask, nullptr); });
+  std::thread waiter(
+      [&] { got = lock_acquire_interruptible(lock, 20000 * ms, stop_on_second_ask, nullptr); });
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   const Clock::time_point start = Clock::now();
   pthread_kill(waiter.native_handle(), SIGUSR1);
@@ -476,7 +495,8 @@ void unreachable() {
   close(server);
   // The first endpoint refuses, the second serves.
   {
-    lock_t* lock = open_ok("etcd://127.0.0.1:" + port + "," + endpoints + "/failover-" + std::to_string(getpid()));
+    lock_t* lock = open_ok("etcd://127.0.0.1:" + port + "," + endpoints + "/failover-" +
+                           std::to_string(getpid()));
     CHECK_EQ(lock_acquire(lock, 5000 * ms), LOCK_OK);
     CHECK_EQ(lock_release(lock), LOCK_OK);
     lock_free(lock);
@@ -489,8 +509,7 @@ void garbage() {
       "HTTP/1.1 200 OK\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot json!",
       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n[]",
       "HTTP/1.1 200 OK\r\nContent-Length: 20\r\nConnection: close\r\n\r\n{\"ID\":\"x\",\"TTL\":{}}",
-      "HTTP/1.1 500 Oops\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-      "garbage\r\n\r\n"};
+      "HTTP/1.1 500 Oops\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", "garbage\r\n\r\n"};
   for (const char* answer : answers) {
     int server = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in address{};
@@ -510,12 +529,15 @@ void garbage() {
         if (select(server + 1, &set, nullptr, nullptr, &tick) <= 0) continue;
         const int client = accept(server, nullptr, nullptr);
         char request[4096];
-        if (read(client, request, sizeof request) < 0) {}
-        if (write(client, answer, std::strlen(answer)) < 0) {}
+        if (read(client, request, sizeof request) < 0) {
+        }
+        if (write(client, answer, std::strlen(answer)) < 0) {
+        }
         close(client);
       }
     });
-    lock_t* lock = open_ok("etcd://127.0.0.1:" + std::to_string(ntohs(address.sin_port)) + "/garbage");
+    lock_t* lock =
+        open_ok("etcd://127.0.0.1:" + std::to_string(ntohs(address.sin_port)) + "/garbage");
     const Clock::time_point start = Clock::now();
     const int status = lock_acquire(lock, 2000 * ms);
     CHECK(status == LOCK_ESYS || status == LOCK_TIMEOUT);
@@ -592,7 +614,8 @@ void holder_frozen() {
   CHECK(write(to_child[1], "write\n", 6) == 6);
   const std::string report = read_line(to_parent[0], 20);
   CHECK_EQ(report == "refused " + std::to_string(LOCK_ENOTLOCKED), 1);
-  if (report != "refused " + std::to_string(LOCK_ENOTLOCKED)) std::fprintf(stderr, "stale holder: %s\n", report.c_str());
+  if (report != "refused " + std::to_string(LOCK_ENOTLOCKED))
+    std::fprintf(stderr, "stale holder: %s\n", report.c_str());
   CHECK_EQ(wait_exit(holder), 0);
   CHECK_EQ(lock_locked(lock), 1);  // still ours
   CHECK_EQ(lock_release(lock), LOCK_OK);
@@ -607,7 +630,8 @@ void hammer_processes() {
   write_counter(counter, 0);
   constexpr int processes = 4, rounds = 25;
   std::vector<pid_t> children;
-  for (int i = 0; i < processes; ++i) children.push_back(spawn({"--hammer", name, counter, std::to_string(rounds)}));
+  for (int i = 0; i < processes; ++i)
+    children.push_back(spawn({"--hammer", name, counter, std::to_string(rounds)}));
   for (pid_t child : children) CHECK_EQ(wait_exit(child), 0);
   CHECK_EQ(read_counter(counter), processes * rounds);
 }
