@@ -244,8 +244,7 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("uncontended/named_polylock", uncontended<NamedLock>);
   benchmark::RegisterBenchmark("uncontended/polylock", uncontended<InProcessLock>);
   benchmark::RegisterBenchmark("uncontended/flock", uncontended<FileLock>);
-  benchmark::RegisterBenchmark("ping_pong_processes/named_polylock",
-                               ping_pong_processes<NamedPair>)
+  benchmark::RegisterBenchmark("ping_pong_processes/named_polylock", ping_pong_processes<NamedPair>)
       ->UseRealTime()
       ->Unit(benchmark::kMicrosecond);
   benchmark::RegisterBenchmark("ping_pong_processes/raw_futex",

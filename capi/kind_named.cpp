@@ -141,7 +141,8 @@ lock_t* open_named_lock(const char* name, int* status) noexcept {
 int unlink_named_lock(const char* name) noexcept {
   if (!name) return LOCK_EINVAL;
   // A backend's names are removed through the backend (none defines it yet).
-  if (std::strchr(name, ':')) return std::strncmp(name, "etcd://", 7) == 0 ? LOCK_ENOTSUP : LOCK_EINVAL;
+  if (std::strchr(name, ':'))
+    return std::strncmp(name, "etcd://", 7) == 0 ? LOCK_ENOTSUP : LOCK_EINVAL;
   return status_of(core::unlink_named(name));
 }
 

@@ -104,9 +104,9 @@ bool valid_lock_name(const char* name) noexcept {
 // The shared object. Layout 1; a later layout gets a new number, and this
 // code refuses it rather than guess.
 struct SharedLock {
-  std::uint32_t magic;    // shared_magic
-  std::uint32_t layout;   // shared_layout
-  std::uint32_t size;     // sizeof(SharedLock)
+  std::uint32_t magic;   // shared_magic
+  std::uint32_t layout;  // shared_layout
+  std::uint32_t size;    // sizeof(SharedLock)
   std::uint32_t spare0;
   std::atomic<std::uint64_t> owner;     // the lock: see the top of this file
   std::atomic<std::uint64_t> hand_off;  // 0, or the thread a starving waiter asks to be handed it
@@ -245,7 +245,8 @@ bool process_gone(std::uint64_t identity) noexcept {
     case Task::unknown:
       return false;
     case Task::alive:
-      return (identity >> id_bits) != unknown_start && (start & start_mask) != (identity >> id_bits);
+      return (identity >> id_bits) != unknown_start &&
+             (start & start_mask) != (identity >> id_bits);
     case Task::zombie:
       if ((identity >> id_bits) != unknown_start && (start & start_mask) != (identity >> id_bits))
         return true;
@@ -298,7 +299,7 @@ std::uint64_t read_self_identity() noexcept {
 // -- each would see the other's pid missing -- so a lock belongs to the
 // namespace that created it, and other namespaces are refused.
 std::uint64_t pid_namespace() noexcept {
-  struct stat st{};
+  struct stat st {};
   return stat("/proc/self/ns/pid", &st) == 0 ? static_cast<std::uint64_t>(st.st_ino) : 0;
 }
 
@@ -335,7 +336,8 @@ std::uint64_t thread_identity() noexcept {
 
 WakeReason wait_shared(std::atomic<std::uint32_t>& word, std::uint32_t expected,
                        std::int64_t deadline_ns) noexcept {
-  // A deadline already past makes the kernel answer ETIMEDOUT at once. An absolute CLOCK_MONOTONIC deadline (FUTEX_WAIT_BITSET), and no
+  // An absolute CLOCK_MONOTONIC deadline (FUTEX_WAIT_BITSET; one already
+  // past makes the kernel answer ETIMEDOUT at once), and no
   // FUTEX_PRIVATE_FLAG: the word is shared with other processes.
   timespec deadline{};
   deadline.tv_sec = static_cast<time_t>(deadline_ns / 1'000'000'000);
@@ -362,8 +364,7 @@ enum class Taken { no, yes, owner_died };
 // With `probe`, a holder or a reservation is checked for proof of death.
 // Never waits; gives up after a few lost races (the caller sleeps and
 // retries), so that a word changing under it cannot keep it here.
-Taken attempt(SharedLock& shared, std::uint64_t me, std::uint64_t requester,
-              bool probe) noexcept {
+Taken attempt(SharedLock& shared, std::uint64_t me, std::uint64_t requester, bool probe) noexcept {
   std::uint64_t seen = shared.owner.load(std::memory_order_seq_cst);
   for (int races = 0; races < 4; ++races) {
     Taken outcome = Taken::yes;
@@ -372,15 +373,14 @@ Taken attempt(SharedLock& shared, std::uint64_t me, std::uint64_t requester,
     } else if (seen & reserved_bit) {
       const std::uint64_t target = seen & task_mask;
       const bool mine = requester != 0 && target == requester;
-      const bool abandoned =
-          shared.hand_off.load(std::memory_order_seq_cst) != target || (probe && thread_gone(target));
+      const bool abandoned = shared.hand_off.load(std::memory_order_seq_cst) != target ||
+                             (probe && thread_gone(target));
       if (!mine && !abandoned) return Taken::no;
     } else {
       if (!probe || !process_gone(seen & task_mask)) return Taken::no;
       outcome = Taken::owner_died;
     }
-    if (shared.owner.compare_exchange_strong(seen, me, std::memory_order_seq_cst))
-      return outcome;
+    if (shared.owner.compare_exchange_strong(seen, me, std::memory_order_seq_cst)) return outcome;
   }
   return Taken::no;
 }
@@ -444,9 +444,8 @@ NamedAcquired acquire_contended(SharedLock& shared, const std::atomic<std::uint3
   }
   // One clock read for both: the deadline is fixed here, at the call's start.
   const std::int64_t started = monotonic_now_ns();
-  const std::int64_t deadline = timeout_ns < 0 || timeout_ns >= no_deadline - started
-                                    ? no_deadline
-                                    : started + timeout_ns;
+  const std::int64_t deadline =
+      timeout_ns < 0 || timeout_ns >= no_deadline - started ? no_deadline : started + timeout_ns;
 
   if (spinning_pays()) {
     for (int i = 0; i < spin_limit; ++i) {
@@ -458,8 +457,8 @@ NamedAcquired acquire_contended(SharedLock& shared, const std::atomic<std::uint3
   }
 
   shared.sleepers.fetch_add(1, std::memory_order_seq_cst);
-  std::uint64_t requester = 0;       // this thread's identity, once it has asked for a hand-off
-  std::uint64_t my_thread = 0;       // computed when first needed (a /proc read)
+  std::uint64_t requester = 0;          // this thread's identity, once it has asked for a hand-off
+  std::uint64_t my_thread = 0;          // computed when first needed (a /proc read)
   bool ask_stop_now = stop != nullptr;  // lock.h: asked before the first sleep
   std::uint32_t interrupts_seen = interrupts.load(std::memory_order_seq_cst);
   std::int64_t poll_ns = first_poll_ns;
@@ -540,8 +539,8 @@ NamedAcquired acquire_contended(SharedLock& shared, const std::atomic<std::uint3
 constexpr std::size_t max_path = 300;  // "/dev/shm/polylock.<uid>.<name>": 9 + 19 + 10 + 200
 
 bool object_path(const char* name, char* path) noexcept {
-  const int n = snprintf(path, max_path, "/dev/shm/polylock.%u.%s",
-                         static_cast<unsigned>(geteuid()), name);
+  const int n =
+      snprintf(path, max_path, "/dev/shm/polylock.%u.%s", static_cast<unsigned>(geteuid()), name);
   return n > 0 && static_cast<std::size_t>(n) < max_path;
 }
 
@@ -553,7 +552,7 @@ NamedError error_of_errno() noexcept {
 
 // Maps `fd` if it is one of ours; closes it either way.
 NamedError map_existing(int fd, SharedLock*& shared) noexcept {
-  struct stat st{};
+  struct stat st {};
   if (fstat(fd, &st) != 0) {
     const NamedError error = error_of_errno();
     ::close(fd);
@@ -652,11 +651,11 @@ NamedError NamedLock::open(const char* name) noexcept {
     switch (errno) {
       case ENOENT:
         break;
-      case ELOOP:    // a symbolic link
-      case EISDIR:   // a directory
-      case EACCES:   // another user's
+      case ELOOP:   // a symbolic link
+      case EISDIR:  // a directory
+      case EACCES:  // another user's
       case EPERM:
-      case ENXIO:    // a socket
+      case ENXIO:  // a socket
       case ENODEV:
       case ETXTBSY:
         return NamedError::not_ours;
@@ -692,7 +691,7 @@ NamedError unlink_named(const char* name) noexcept {
   if (!valid_lock_name(name)) return NamedError::bad_name;
   char path[max_path];
   if (!object_path(name, path)) return NamedError::bad_name;
-  struct stat st{};
+  struct stat st {};
   if (lstat(path, &st) != 0) return errno == ENOENT ? NamedError::no_such_name : error_of_errno();
   if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) return NamedError::not_ours;
   if (::unlink(path) != 0) {

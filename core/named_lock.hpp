@@ -19,12 +19,12 @@ enum class NamedAcquired { yes, owner_died, timed_out, stopped };
 // Why open() or unlink_named() failed.
 enum class NamedError {
   none,
-  bad_name,       // outside the alphabet, empty or too long
-  not_ours,       // exists, but another user's, not a regular file, or not a compatible lock
-  no_memory,      // out of (shared) memory
-  unsupported,    // no named locks on this platform
-  system_error,   // a system call failed unexpectedly; errno says which
-  no_such_name,   // unlink_named: nothing by that name (errno is ENOENT)
+  bad_name,      // outside the alphabet, empty or too long
+  not_ours,      // exists, but another user's, not a regular file, or not a compatible lock
+  no_memory,     // out of (shared) memory
+  unsupported,   // no named locks on this platform
+  system_error,  // a system call failed unexpectedly; errno says which
+  no_such_name,  // unlink_named: nothing by that name (errno is ENOENT)
 };
 
 struct SharedLock;  // the object in shared memory (named_lock.cpp)
@@ -90,7 +90,7 @@ class NamedLock {
   SharedLock* shared_ = nullptr;
   std::atomic<std::uint64_t>* owner_ = nullptr;     // in shared_
   std::atomic<std::uint32_t>* sleepers_ = nullptr;  // in shared_
-  std::atomic<std::uint32_t> interrupts_{0};  // interrupt() calls on this handle, wrapping
+  std::atomic<std::uint32_t> interrupts_{0};        // interrupt() calls on this handle, wrapping
 };
 
 // Removes the name (lock.h, lock_unlink).

@@ -29,19 +29,19 @@
 
 namespace {
 
-#define CHECK(condition)                                                                \
-  do {                                                                                  \
-    if (!(condition)) {                                                                 \
+#define CHECK(condition)                                                                 \
+  do {                                                                                   \
+    if (!(condition)) {                                                                  \
       std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #condition); \
-      std::abort();                                                                     \
-    }                                                                                   \
+      std::abort();                                                                      \
+    }                                                                                    \
   } while (0)
 
 bool valid_name(const std::string& name) {
   if (name.empty() || name.size() > 200 || name[0] == '.') return false;
   for (const char c : name) {
-    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-          c == '.' || c == '_' || c == '-'))
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+          c == '_' || c == '-'))
       return false;
   }
   return true;
@@ -103,8 +103,9 @@ void fuzz_object(FuzzedDataProvider& input) {
   if (damage & 1) object.magic = input.ConsumeIntegral<std::uint32_t>();
   if (damage & 2) object.layout = input.ConsumeIntegral<std::uint32_t>();
   if (damage & 4) object.size = input.ConsumeIntegral<std::uint32_t>();
-  struct stat namespace_file{};
-  if (::stat("/proc/self/ns/pid", &namespace_file) == 0) object.pid_namespace = namespace_file.st_ino;
+  struct stat namespace_file {};
+  if (::stat("/proc/self/ns/pid", &namespace_file) == 0)
+    object.pid_namespace = namespace_file.st_ino;
   const std::uint64_t own_namespace = object.pid_namespace;
   if (damage & 32) object.pid_namespace = input.ConsumeIntegral<std::uint64_t>();
   object.owner = input.ConsumeIntegral<std::uint64_t>();
