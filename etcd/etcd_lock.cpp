@@ -284,12 +284,13 @@ int EtcdLock::acquire(std::int64_t timeout_ns, lock_stop_fn stop, void* context)
   if (first.outcome != Outcome::ok) {
     // Nothing was written when nobody took the connection: a clear error.
     if (first.outcome == Outcome::refused) return failure(first);
-    if (first.outcome == Outcome::timed_out) {
-      abandon(hold.lease);  // it may have been written
-      if (deadline.passed()) return LOCK_TIMEOUT;
-    } else if (!transient(first)) {
-      return failure(first);
-    }
+    const bool lease_gone =
+        first.outcome == Outcome::rejected && int_field(first.body, "code") == 5;
+    if (!transient(first) && !lease_gone) return failure(first);
+    // It may have been written (a timeout, or a leader that changed under
+    // it), or our lease expired: a fresh lease, so nothing of ours is left.
+    abandon(hold.lease);
+    if (deadline.passed()) return LOCK_TIMEOUT;
     status = enqueue(hold, deadline);
     if (status != LOCK_OK) return status;
   } else if (first.body.value("succeeded", false)) {
@@ -339,9 +340,12 @@ int EtcdLock::acquire(std::int64_t timeout_ns, lock_stop_fn stop, void* context)
       if (answer.outcome == Outcome::ok) {
         const Json* first_range = txn_response(answer.body, 0, "response_range");
         if (!first_range) return leave(hold, garbage());
-        if (answer.body.value("succeeded", false))
-          return held(hold, revision_of(answer.body),
-                      first_kv(first_range) ? LOCK_OWNERDEAD : LOCK_OK);
+        if (answer.body.value("succeeded", false)) {
+          // A record of our own is a claim of ours whose answer was lost.
+          const Json* record = first_kv(first_range);
+          const bool dead = record && kv_string(*record, "value") != hold.key;
+          return held(hold, revision_of(answer.body), dead ? LOCK_OWNERDEAD : LOCK_OK);
+        }
         const Json* ours = first_kv(first_range);
         if (!ours || int_field(*ours, "create_revision") != hold.created) {
           abandon(hold.lease);  // our lease expired while we waited
