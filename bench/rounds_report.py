@@ -4,9 +4,10 @@
 Each round of polylock_rounds ran every lock once per shape (threads, work
 inside), back to back, so a lock's throughput divided by std::mutex's in the
 same round and shape is a ratio between neighbours in time. This script
-tells the machine's phases apart by std::mutex's own throughput, and gives,
-per shape and phase, the distribution of those ratios (10th percentile and
-median) and Jain's fairness index of each lock's per-thread counts.
+tells the machine's phases apart by std::mutex's throughput (its second,
+control window when the run has one), and gives, per shape and phase, the
+distribution of those ratios (10th percentile and median) and Jain's
+fairness index of each lock's per-thread counts.
 
 compute() turns the samples into a summary (plain dicts, also printed with
 --json); render() turns the summary into Markdown. The section sits between
@@ -21,10 +22,11 @@ import sys
 BEGIN = "<!-- rounds: begin (bench/rounds_report.py writes this section) -->"
 END = "<!-- rounds: end -->"
 PEER = "std_mutex"
-LOCKS = ["polylock", "std_mutex", "pthread_adaptive", "raw_futex", "std_mutex_control"]
-TITLES = {"polylock": "polylock (C ABI)", "std_mutex": "std::mutex",
+CONTROL = "std_mutex_control"
+LOCKS = ["polylock", PEER, "pthread_adaptive", "raw_futex", CONTROL]
+TITLES = {"polylock": "polylock (C ABI)", PEER: "std::mutex",
           "pthread_adaptive": "pthread adaptive", "raw_futex": "raw futex",
-          "std_mutex_control": "std::mutex again (control)"}
+          CONTROL: "std::mutex again (control)"}
 # A round is in the machine's slow phase when std::mutex ran below this share
 # of its 90th-percentile round in the same shape. Issue 16 saw the phases at
 # 35-44 M/s against ~14 M/s: 14/44 = 0.32, 35/44 = 0.80, so 0.6 falls in the
@@ -75,14 +77,22 @@ def compute(data, slow_below=SLOW_BELOW):
         cpus = sample["cpu_seconds"] / sample["seconds"] if "cpu_seconds" in sample else None
         cells.setdefault(shape, {}).setdefault(sample["round"], {})[sample["lock"]] = (
             rate, jain(sample["counts"]), cpus)
+
     def spread(key):
         values = [r[key] for r in data.get("rounds", []) if r.get(key, -1) >= 0]
         return {"min": min(values), "median": percentile(values, 0.5),
                 "max": max(values)} if values else None
 
     seen = {sample["lock"] for sample in data["samples"]}
+    # Which lock's throughput tells the phase. Told by the ratios' own
+    # denominator, a round in which std::mutex happened to run slow lands in
+    # the slow phase with every ratio inflated, and a lucky one deflates the
+    # fast phase's: selection, not a phase. The control, std::mutex measured
+    # again in the same round, has noise of its own.
+    judge = CONTROL if CONTROL in seen else PEER
     summary = {
         "context": data["context"],
+        "phase_by": judge,
         "locks": [lock for lock in LOCKS if lock in seen],
         "slow_below": slow_below,
         "load_average": spread("load_average"),
@@ -90,10 +100,10 @@ def compute(data, slow_below=SLOW_BELOW):
         "shapes": [],
     }
     for (threads, inside_ns), rounds in sorted(cells.items()):
-        complete = {r: locks for r, locks in rounds.items() if PEER in locks}
-        peer_rates = [locks[PEER][0] for locks in complete.values()]
-        reference = percentile(peer_rates, 0.9)
-        phase_of = {r: "fast" if locks[PEER][0] >= slow_below * reference else "slow"
+        complete = {r: locks for r, locks in rounds.items() if PEER in locks and judge in locks}
+        judge_rates = [locks[judge][0] for locks in complete.values()]
+        reference = percentile(judge_rates, 0.9)
+        phase_of = {r: "fast" if locks[judge][0] >= slow_below * reference else "slow"
                     for r, locks in complete.items()}
         phases = {}
         for phase in ("fast", "slow", "all"):
@@ -114,7 +124,8 @@ def compute(data, slow_below=SLOW_BELOW):
                 jains = [j for _, j, _ in present]
                 entry["locks"][lock] = {
                     "ratio_p10": percentile(ratios, 0.1), "ratio_median": percentile(ratios, 0.5),
-                    "jain_median": percentile(jains, 0.5), "jain_min": min(jains) if jains else None,
+                    "jain_median": percentile(jains, 0.5),
+                    "jain_min": min(jains) if jains else None,
                 }
             if threads in GOAL_THREADS:
                 ours = entry["locks"]["polylock"]
@@ -131,11 +142,11 @@ def compute(data, slow_below=SLOW_BELOW):
         # Near 1: std::mutex's slow rounds are rounds in which other processes
         # had the CPUs, not a phase of the lock's cache line.
         rate_cpu_r = correlation([c[0] for c in with_cpus], [c[2] for c in with_cpus])
-        between = sum(1 for rate in peer_rates
+        between = sum(1 for rate in judge_rates
                       if BETWEEN_PHASES[0] <= rate / reference < BETWEEN_PHASES[1])
         summary["shapes"].append({
-            "threads": threads, "inside_ns": inside_ns, "peer_reference": reference,
-            "rounds": len(peer_rates), "between_phases": between, "rate_cpu_r": rate_cpu_r,
+            "threads": threads, "inside_ns": inside_ns, "phase_reference": reference,
+            "rounds": len(judge_rates), "between_phases": between, "rate_cpu_r": rate_cpu_r,
             "phase_by_round": [phase_of[r] for r in sorted(phase_of)], "phases": phases,
         })
     return summary
@@ -159,6 +170,12 @@ def render(summary, command, note="", reading=""):
     if context.get("work_1000_ns"):
         lines[-2] += (" Work calibrated by the fastest of many short tries: 1000 ns asked took "
                       "%.0f ns." % context["work_1000_ns"])
+    lines += ["Phases told by %s." % (
+        "the control's throughput (std::mutex's second window in the round), independent of "
+        "the ratios' denominator" if summary["phase_by"] == CONTROL else
+        "std::mutex's own throughput, the ratios' denominator: on a noisy machine this "
+        "inflates the slow phase's ratios and deflates the fast phase's by selection alone "
+        "(a `--control` run tells phases by an independent window)"), ""]
     others = summary["others_runnable"]
     busy = []
     if others:
@@ -210,8 +227,9 @@ def render(summary, command, note="", reading=""):
                       "got, round by round, per shape: median r = %.2f (%.2f to %.2f); near 1, "
                       "the slow rounds are rounds in which other processes had the CPUs." % (
                           percentile(rs, 0.5), min(rs), max(rs)))
-    lines += ["", "Issue 16's goal for polylock at %s threads, per phase (median ≥ %.1f×, 10th "
-              "percentile ≥ %.1f× over ≥ %d rounds; Jain ≥ 0.95 and not below std::mutex's):" % (
+    lines += ["", "Issue 16's goal for polylock at %s threads, per phase (median ≥ %.1f×, "
+              "10th percentile ≥ %.1f× over ≥ %d rounds; Jain ≥ 0.95 and not below "
+              "std::mutex's):" % (
                   " and ".join(map(str, GOAL_THREADS)), GOAL_MEDIAN, GOAL_P10, GOAL_ROUNDS), ""]
     for shape in summary["shapes"]:
         for phase in ("fast", "slow", "all"):
@@ -219,7 +237,8 @@ def render(summary, command, note="", reading=""):
             goal = entry.get("goal")
             if not goal:
                 continue
-            missed = [what for what, key in (("median", "median_met"), ("10th percentile", "p10_met"),
+            missed = [what for what, key in (("median", "median_met"),
+                                             ("10th percentile", "p10_met"),
                                              ("Jain", "jain_met")) if not goal[key]]
             ours, control = entry["locks"]["polylock"], entry["locks"].get("std_mutex_control")
             lines.append("- %d threads, %d ns inside, %s (%d rounds): p10 %.2f, median %.2f, "
@@ -238,7 +257,7 @@ def render(summary, command, note="", reading=""):
     return lines
 
 
-def section(runs_lines):
+def section(runs_lines, summary=""):
     """The whole marked section, around the rendered runs."""
     lines = [
         BEGIN,
@@ -268,6 +287,8 @@ def section(runs_lines):
         "time, median. Per-round data: the run's JSON (`build/bench/rounds.json`).",
         "",
     ]
+    if summary:
+        lines += ["**What the runs below show.** " + summary, ""]
     for run in runs_lines:
         lines += run
     lines.append(END)
@@ -314,6 +335,7 @@ def main():
                         help="a remark per run (what else the machine was doing), in order")
     parser.add_argument("--reading", action="append", default=[],
                         help="what a run's numbers say, per run, in order")
+    parser.add_argument("--summary", default="", help="what the runs show together")
     parser.add_argument("--json", help="also write the summaries here")
     args = parser.parse_args()
 
@@ -327,7 +349,7 @@ def main():
         note = args.note[index] if index < len(args.note) else ""
         reading = args.reading[index] if index < len(args.reading) else ""
         rendered.append(render(summary, command, note, reading))
-    write_section(args.markdown, section(rendered))
+    write_section(args.markdown, section(rendered, args.summary))
     if args.json:
         with open(args.json, "w") as out:
             json.dump(summaries, out, indent=1)
