@@ -27,7 +27,8 @@
 //            its own face. Every holder checks that it is alone.
 //   gil      a Java thread holds the lock; a Python thread blocks on it; the
 //            Java thread then calls into Python (PyGILState_Ensure) before
-//            releasing: the GIL is free while a Python thread waits.
+//            releasing: the GIL is free while a Python thread waits. Then the
+//            same with a native thread as the holder.
 //   gc       a Java thread, then a .NET thread, waits long on the held lock
 //            while its runtime runs a full collection, which also finalizes
 //            wrappers of the lock that were dropped unclosed.
@@ -795,7 +796,25 @@ int main(int argc, char** argv) {
   if (py_call("gil_waiter_start") != 0) fail("python: gil_waiter_start");
   if (java_call("gilHolderJoin", 120000) != 42) fail("gil: the Java holder did not call Python");
   if (py_call("gil_waiter_join", "(d)", 120.0) != 1) fail("gil: the Python waiter did not finish");
-  if (counter != before + 2) fail("gil: counter %d, not %d", counter, before + 2);
+  // The same with a native thread (one Python has never seen) as the holder.
+  std::thread native_holder([] {
+    if (lib.lock_acquire(shared_lock, 60'000'000'000) != LOCK_OK) {
+      fail("gil: the native holder could not take the lock");
+      return;
+    }
+    mr_enter(kNative);
+    if (py_call("gil_waiter_start") != 0) fail("python: gil_waiter_start");
+    if (!wait_for_waiter(60000)) {
+      fail("gil: no Python thread came to wait for the native holder");
+    } else if (py_call("probe") != 42) {
+      fail("gil: the native holder's call into Python saw no waiter");
+    }
+    mr_leave(kNative);
+    lib.lock_release(shared_lock);
+  });
+  native_holder.join();
+  if (py_call("gil_waiter_join", "(d)", 120.0) != 1) fail("gil: the Python waiter did not finish");
+  if (counter != before + 4) fail("gil: counter %d, not %d", counter, before + 4);
 
   // ---- gc: a long wait in Java, then in .NET, across a full collection -----
   set_phase("gc-java");

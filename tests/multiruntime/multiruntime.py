@@ -145,16 +145,18 @@ def _wait_for_the_java_holder():
 
 def gil_waiter_start():
     global _waiter
+    _waiter_state["waiting"] = False
+    _waiter_state["acquired"] = False
     _waiter = threading.Thread(target=_wait_for_the_java_holder, name="mr-python-waiter")
     _waiter.start()
     return 0
 
 
 def probe():
-    """Runs on a Java thread that holds the lock, while our waiter waits."""
+    """Runs on a Java or native thread that holds the lock, while our waiter waits."""
     waiting = _waiter_state["waiting"] and not _waiter_state["acquired"] and _waiter.is_alive()
     if not waiting:
-        _fail("gil: the Python waiter was not waiting when Java called in")
+        _fail("gil: the Python waiter was not waiting when the holder called in")
         return 0
     return 42
 
