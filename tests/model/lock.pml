@@ -1,12 +1,26 @@
 /* polylock — a Promela model of the lock protocol of core/lock.hpp and
- * core/lock.cpp, checked with Spin (tests/model/CMakeLists.txt runs it).
+ * core/lock.cpp, and of the binding fast-path contract of lock_fast_word
+ * (capi/include/polylock/lock.h), checked with Spin (tests/model/CMakeLists.txt
+ * runs it).
  *
  * Each step of the model is one atomic memory operation of the C++ code (a
  * load, a store, a compare-and-swap) or one futex call, and the comment
  * beside it names the function and the statement it stands for. Plain
- * memory guarded by queue_bit (head_/tail_, Waiter::next/prev) is one array,
- * `queue`, touched only by the thread that owns the guard (asserted).
+ * memory guarded by queue_bit (head_/tail_, Waiter::next/prev/parked_since)
+ * is touched only by the thread that owns the guard (asserted); the queue is
+ * one array, `queue`, of waiter ids.
  * CHANGE THIS FILE WHEN THE PROTOCOL IN core/lock.cpp CHANGES.
+ *
+ * Processes: THREADS threads; the last BINDINGS of them are binding-side
+ * (Java, C#, another copy of the library): they take the lock with one CAS
+ * of the state word from 0 to 1 and give it back with one CAS from 1 to 0,
+ * and call lock_acquire / lock_release only when that CAS fails.
+ *
+ * Waiters: thread t's acquire uses waiter t. With -DSTOP_LOCKS the stop
+ * function of an interruptible acquire may itself acquire and release the
+ * same lock (as a Python signal handler does); that nested acquire runs on
+ * the same thread with a Waiter of its own, waiter t + THREADS. The nesting
+ * is one level deep, and the nested acquire is not interruptible.
  *
  * What is abstracted, and why it is sound:
  * - compare_exchange_weak never fails spuriously here: a spurious failure
@@ -15,16 +29,28 @@
  *   global, and the one poll may run at any point of the interleaving.
  * - lock_queue's bounded spin is folded into its retry loop.
  * - The clock is nondeterminism: a timed wait may time out at any moment,
- *   and release_slow's "waited fair_after_ns" is a free choice.
+ *   and release_slow's "waited fair_after_ns" is a free choice. parked_since
+ *   (read only to order the queue) is kept as a rank among the live waiters:
+ *   a first park ranks after every live waiter (or, with -DCLOCK_TIES, ties
+ *   with the latest, as a coarse clock may), and a rank is given back when
+ *   its acquire returns. Only the order of the ranks is ever compared.
  * - Memory order is not modelled (Spin is sequentially consistent); the
  *   orders in lock.cpp are argued in its comments and checked by TSan.
  *
  * Properties (see docs/reliability.md):
- * - mutual exclusion: assert in the critical section (holders, locked_bit);
+ * - mutual exclusion: assert in every critical section (holders, locked_bit,
+ *   the ghost `owner`); locked_bit is set exactly while someone owns the
+ *   lock (the binding contract's "bit 0 is the lock"), asserted wherever it
+ *   changes;
  * - the queue guard excludes: assert on every queue access;
  * - no lost wake-up and no deadlock: every thread runs ITERATIONS rounds
  *   and must finish; a waiter left parked with nobody to wake it is an
  *   invalid end state, and `finished` asserts the lock ends free and empty;
+ * - no lost interrupt: a waiter never sleeps with an interrupt it has not
+ *   asked stop about (the ghost must_ask);
+ * - stop is asked out of the queue, holding nothing: asserted where it is
+ *   asked (not queued, no release signalling it, not the owner), and no
+ *   release hands the lock to a waiter suspended in its stop function;
  * - no waiter parked while the lock is free for good: the LTL claim
  *   `no_lost_wakeup` (checked with -a -f, weak fairness).
  */
@@ -34,6 +60,15 @@
 #endif
 #ifndef ITERATIONS
 #define ITERATIONS 2
+#endif
+#ifndef BINDINGS
+#define BINDINGS 0
+#endif
+
+#ifdef STOP_LOCKS
+#define WAITERS (2 * THREADS)  /* waiter t + THREADS: the acquire inside t's stop function */
+#else
+#define WAITERS THREADS
 #endif
 
 /* lock.hpp: the bits of state_ */
@@ -49,10 +84,12 @@
 #define WOKEN       3
 #define HANDED_OFF  4
 
-/* lock.cpp: enum class Leaving */
-#define NO        0
-#define TIMED_OUT 1
-#define STOPPED   2
+/* lock.cpp: enum class WaitEnd (0: not decided) */
+#define E_NONE     0
+#define E_ACQUIRED 1
+#define E_WOKEN    2
+#define E_TIMEDOUT 3
+#define E_DISTURBED 4
 
 /* wait.hpp: enum class WakeReason */
 #define R_WOKEN       0
@@ -72,42 +109,51 @@
 #define NOBODY 255
 
 byte state = 0;                /* Lock::state_ */
-byte queue[THREADS];           /* Lock::head_ .. tail_, by thread id */
+byte queue[WAITERS];           /* Lock::head_ .. tail_, by waiter id */
 byte queued = 0;               /* its length */
-byte guard_owner = NOBODY;     /* who holds queue_bit (for the asserts) */
+byte guard_owner = NOBODY;     /* which thread holds queue_bit (for the asserts) */
+byte owner = NOBODY;           /* ghost: which thread owns the lock */
 
-byte signal[THREADS];          /* Waiter::signal of each thread's waiter */
-bool interruptible[THREADS];   /* Waiter::interruptible */
-bool signal_sleeping[THREADS]; /* asleep in futex_wait on its signal */
+byte signal[WAITERS];          /* Waiter::signal */
+bool interruptible[WAITERS];   /* Waiter::interruptible */
+byte stamp[WAITERS];           /* Waiter::parked_since, as a rank (0: not parked yet) */
+bool signal_sleeping[WAITERS]; /* asleep in futex_wait on its signal */
 bool guard_sleeping[THREADS];  /* asleep in futex_wait on state_ (lock_queue) */
-bool must_ask[THREADS];        /* ghost: interrupted, stop not asked since */
-bool in_slow[THREADS];         /* ghost: inside acquire_slow's loop */
-byte interrupts = 0;           /* Lock::interrupts_ (guarded by queue_bit) */
+bool must_ask[WAITERS];        /* ghost: interrupted, stop not asked since */
+bool in_slow[WAITERS];         /* ghost: inside acquire_slow's loop */
+bool asking[WAITERS];          /* ghost: suspended in its stop function */
+byte interrupts = 0;           /* Lock::interrupts_ */
 
 byte holders = 0;              /* threads inside a critical section */
 byte done = 0;                 /* threads that finished every round */
 
+/* locked_bit is set exactly while the lock is owned (lock_fast_word's
+ * contract: bit 0 of the word is what lock_locked returns). */
+#define OWNER_MATCHES_BIT (((state & L) != 0) == (owner != NOBODY))
+
 /* ---- futex, wait_futex.cpp ---------------------------------------------- */
 
-/* wait_on(signal[me], expected, deadline): FUTEX_WAIT compares and sleeps in
+/* wait_on(signal[W], expected, deadline): FUTEX_WAIT compares and sleeps in
  * one step; returns at once if the word differs. A timed wait may time out
  * at any moment (even when a wake has come: the kernel may report either);
  * an interruptible one may see EINTR (a signal handler ran). */
 inline wait_on_signal(expected, timed, may_signal) {
   d_step {
     if
-    :: signal[me] == expected ->
+    :: signal[W] == expected ->
        /* no lost interrupt: never asleep with an interrupt not yet asked about */
-       assert(expected != PARKED || !must_ask[me]);
-       signal_sleeping[me] = true
+       assert(expected != PARKED || !must_ask[W]);
+       signal_sleeping[W] = true
     :: else -> skip
     fi
   }
   if
-  :: !signal_sleeping[me] -> reason = R_WOKEN
-  :: timed -> d_step { signal_sleeping[me] = false; reason = R_TIMED_OUT }
+  :: !signal_sleeping[W] -> reason = R_WOKEN
+  :: timed -> d_step { signal_sleeping[W] = false; reason = R_TIMED_OUT }
 #ifdef SIGNALS
-  :: may_signal && interruptible[me] -> d_step { signal_sleeping[me] = false; reason = R_INTERRUPTED }
+  :: may_signal && interruptible[W] ->
+     /* the handler that ran wants stop asked too (PyErr_CheckSignals) */
+     d_step { signal_sleeping[W] = false; reason = R_INTERRUPTED; must_ask[W] = true }
 #endif
   fi
 }
@@ -147,7 +193,12 @@ inline unlock_queue(set_bits, clear_bits) {
   d_step {
     old = state;
     state = (state | (set_bits)) & ~((clear_bits) | Q | QS);
-    guard_owner = NOBODY
+    guard_owner = NOBODY;
+    if
+    :: ((clear_bits) & L) != 0 -> owner = NOBODY
+    :: else -> skip
+    fi;
+    assert(OWNER_MATCHES_BIT)
   };
   if
   :: old & QS -> d_step {  /* wake_all(state_) */
@@ -175,7 +226,9 @@ inline try_acquire_contended() {
   :: else ->
      d_step {
        if
-       :: state == seen -> state = seen | L; got = true
+       :: state == seen ->
+          state = seen | L; got = true;
+          assert(owner == NOBODY); owner = me
        :: else -> seen = state
        fi
      };
@@ -191,7 +244,7 @@ inline try_acquire_contended() {
 inline try_acquire() {
   d_step {
     if
-    :: state == 0 -> state = L; got = true
+    :: state == 0 -> state = L; got = true; assert(owner == NOBODY); owner = me
     :: else -> seen = state; got = false
     fi
   };
@@ -206,7 +259,7 @@ inline try_acquire() {
 inline release() {
   d_step {  /* release(): CAS(locked_bit, 0) */
     if
-    :: state == L -> state = 0; ok = true
+    :: state == L -> state = 0; ok = true; assert(owner == me); owner = NOBODY
     :: else -> seen = state; ok = false
     fi
   };
@@ -220,7 +273,7 @@ inline release() {
      :: (seen & L) != 0 && (seen & (HW | Q)) == 0 ->
         d_step {  /* CAS(seen, seen & ~locked_bit) */
           if
-          :: state == seen -> state = seen & ~L; ok = true
+          :: state == seen -> state = seen & ~L; ok = true; owner = NOBODY
           :: else -> seen = state
           fi
         };
@@ -252,19 +305,25 @@ inline release() {
               atomic {
                 /* waiter = head_; head_ = waiter->next */
                 w = queue[0];
-                queue[0] = queue[1];
-#if THREADS > 2
-                queue[1] = queue[2];
-#endif
-#if THREADS > 3
-                queue[2] = queue[3];
-#endif
-                queue[THREADS - 1] = 0;
+                i = 0;
+                do
+                :: i + 1 < queued -> queue[i] = queue[i + 1]; i++
+                :: else -> break
+                od;
+                queue[queued - 1] = 0;
                 queued--;
+                i = 0;
                 /* hand_off = now - parked_since >= fair_after_ns: either */
                 if
                 :: hand_off = true
                 :: hand_off = false
+                fi;
+                if
+                :: hand_off ->
+                   /* never to a wait suspended in its stop function */
+                   assert(!asking[w]);
+                   owner = w % THREADS
+                :: else -> skip
                 fi;
                 signal[w] = PENDING  /* waiter->signal.store(pending) */
               };
@@ -292,13 +351,13 @@ inline leave_queue() {
   atomic {
     assert(guard_owner == me);
     if
-    :: signal[me] != PARKED && signal[me] != INTERRUPTED -> left = false
+    :: signal[W] != PARKED && signal[W] != INTERRUPTED -> left = false
     :: else ->
        /* (prev ? prev->next : head_) = next; (next ? next->prev : tail_) = prev */
        i = 0;
        do
-       :: i < queued && queue[i] != me -> i++
-       :: i < queued && queue[i] == me -> break
+       :: i < queued && queue[i] != W -> i++
+       :: i < queued && queue[i] == W -> break
        :: i >= queued -> assert(false); break  /* a parked waiter is always queued */
        od;
        do
@@ -317,86 +376,94 @@ inline leave_queue() {
   fi
 }
 
-/* wait_in_queue: returns in `sig` WOKEN or HANDED_OFF (chosen by a release),
- * or PARKED once the waiter has left on a timeout or a stop. */
+/* wait_in_queue(waiter, deadline): sets `wend` to E_ACQUIRED or E_WOKEN
+ * (chosen by a release), or E_TIMEDOUT / E_DISTURBED once the waiter has
+ * left the queue; a waiter that a release unlinked as it was leaving takes
+ * what the release gives. */
 inline wait_in_queue() {
   do
-  :: sig = signal[me];  /* waiter.signal.load(acquire) */
+  :: sig = signal[W];  /* waiter.signal.load(acquire) */
      if
-     :: sig == WOKEN || sig == HANDED_OFF -> break
-     :: sig == PENDING || (sig != WOKEN && sig != HANDED_OFF && leaving != NO) ->
-        /* "the final signal is on its way": wait_on(signal, signal, no_deadline) */
-        wait_on_signal(sig, false, false)
-     :: else ->
-        reason = R_INTERRUPTED;
+     :: sig == HANDED_OFF -> wend = E_ACQUIRED; break
+     :: sig == WOKEN -> wend = E_WOKEN; break
+     :: sig == PENDING -> wait_on_signal(PENDING, false, false)  /* "the final signal is on its way" */
+     :: sig == PARKED || sig == INTERRUPTED ->
+        leaving = E_DISTURBED;
         if
-        :: sig == INTERRUPTED ->
-           /* back to parked before stop is asked: CAS(interrupted, parked),
-            * without the guard; it fails if a release unlinked us meanwhile */
-           d_step {
-             if
-             :: signal[me] == INTERRUPTED -> signal[me] = PARKED; cas_ok = true
-             :: else -> cas_ok = false
-             fi
-           }
-        :: else ->
-           cas_ok = true;
+        :: sig == PARKED ->
+           wait_on_signal(PARKED, mode == TIMED, true);  /* wait_on(signal, parked, deadline) */
            if
-           :: !ask_stop_now -> wait_on_signal(PARKED, mode == TIMED, true)  /* wait_on(signal, parked, deadline) */
-           :: else -> skip
-           fi
-        fi;
-        if
-        :: !cas_ok -> skip  /* "continue" */
-        :: else ->
-           ask_stop_now = false;
-           if
-           :: reason == R_TIMED_OUT -> leaving = TIMED_OUT
-           :: reason == R_INTERRUPTED && interruptible[me] ->
-              must_ask[me] = false;
-              if  /* stop(context): either answer */
-              :: leaving = STOPPED
-              :: skip
-              fi
-           :: else -> skip
+           :: reason == R_TIMED_OUT -> leaving = E_TIMEDOUT
+           :: reason == R_INTERRUPTED && interruptible[W] -> skip
+           :: else -> leaving = E_NONE  /* woken, spuriously, or a signal this wait ignores */
            fi;
-           reason = R_WOKEN;
-           if
-           :: leaving != NO ->
-              leave_queue();
-              if
-              :: left -> sig = PARKED; left = false; break
-              :: else -> skip
-              fi
-           :: else -> skip  /* woken, spuriously or by a signal that stop let pass */
-           fi
+           reason = R_WOKEN
+        :: else -> skip  /* interrupted: interrupt() marked it */
         fi;
-        cas_ok = false
-     fi
-  od
+        if
+        :: leaving == E_NONE -> skip  /* "continue" */
+        :: else ->
+           leave_queue();
+           if
+           :: left -> wend = leaving; left = false; leaving = E_NONE; break
+           :: else ->
+              /* A release unlinked this waiter first: wait for what it gives. */
+              do
+              :: sig = signal[W];
+                 if
+                 :: sig == PENDING -> wait_on_signal(PENDING, false, false)
+                 :: else -> break
+                 fi
+              od;
+              if
+              :: sig == HANDED_OFF -> wend = E_ACQUIRED
+              :: sig != HANDED_OFF && leaving == E_DISTURBED -> wend = E_DISTURBED  /* goes round */
+              :: sig != HANDED_OFF && leaving != E_DISTURBED ->
+                 try_acquire();  /* a timed-out waiter tries once */
+                 wend = (got -> E_ACQUIRED : E_TIMEDOUT);
+                 got = false
+              fi;
+              leaving = E_NONE;
+              break
+           fi
+        fi
+     fi;
+     sig = 0
+  od;
+  sig = 0
 }
 
+/* One acquire of thread `me` through waiter W. Written once, because it is
+ * also the acquire that the stop function of an interruptible acquire makes
+ * (-DSTOP_LOCKS): that nested call saves the outer frame, jumps back to
+ * `acquire_call` (the label on the call in `thread`) as waiter me + THREADS
+ * (depth d = 1), and returns to `stop_returns` when it is over. */
 inline acquire() {
-  d_step {  /* acquire(): CAS(0, locked_bit) */
+  atomic {  /* acquire(): CAS(0, locked_bit) (atomic, not d_step: a goto target) */
     if
-    :: state == 0 -> state = L; result = YES; got = true
+    :: state == 0 -> state = L; got = true; assert(owner == NOBODY); owner = me
     :: else -> got = false
     fi
   };
   if
-  :: got -> got = false
+  :: got -> got = false; result = YES
   :: else ->
      if
      :: mode == TRY ->  /* acquire_slow: timeout_ns == 0 */
         try_acquire();
-        result = (got -> YES : TIMEDOUT)
+        result = (got -> YES : TIMEDOUT);
+        got = false
      :: else ->
-        /* ask_stop_now = stop != nullptr; interrupts_seen = 0 */
-        d_step { ask_stop_now = interruptible[me]; interrupts_seen = 0; in_slow[me] = true };
+        /* ask_stop = stop != nullptr; interrupts_seen = 0 */
+        d_step {
+          ask_stop = interruptible[W]; interrupts_seen = 0; in_slow[W] = true;
+          /* the ghost: a stop request may predate this call */
+          must_ask[W] = interruptible[W]
+        };
         do  /* acquire_slow's for (;;) */
         :: try_acquire();
            if
-           :: got -> result = YES; break
+           :: got -> got = false; result = YES; break
            :: else -> skip
            fi;
 #ifndef NO_SPIN
@@ -408,74 +475,186 @@ inline acquire() {
               :: (seen & HW) == 0 && (seen & L) != 0 -> seen = 0
               fi;
               if
-              :: got -> result = YES; break
+              :: got -> got = false; result = YES; break
               :: else -> skip
               fi
            :: skip
            fi;
 #endif
-           lock_queue();
-           seen = state;  /* under the guard: "freed while we queued up" */
            if
-           :: (seen & L) == 0 -> try_acquire_contended()
-           :: else -> seen = 0
-           fi;
-           if
-           :: got -> unlock_queue(0, 0); result = YES; break
-           :: else -> skip
-           fi;
-           atomic {  /* nobody else touches a waiter that is not queued */
-             assert(guard_owner == me);
-             signal[me] = PARKED;           /* waiter.signal.store(parked) */
-             queue[queued] = me; queued++;  /* enqueue(waiter) */
-             /* if (stop && interrupts_ != interrupts_seen) ask_stop_now = true */
-             ask_stop_now = ask_stop_now || (interruptible[me] && interrupts != interrupts_seen);
-             interrupts_seen = interrupts
-           };
-           unlock_queue(HW, 0);             /* has_waiters_bit with the guard's drop */
-
-           leaving = NO;
-           wait_in_queue();
-           if
-           :: leaving == NO && sig == HANDED_OFF -> result = YES; sig = 0; break
-           :: leaving == NO && sig != HANDED_OFF -> sig = 0  /* woken: try again */
-           :: leaving != NO ->
-              /* got = handed_off || (woken && try_acquire()) */
+           :: ask_stop ->
+              /* Out of the queue and holding nothing: ask stop.
+               * ask_stop = false; interrupts_seen = interrupts_.load(acquire) */
+              d_step {
+                ask_stop = false;
+                interrupts_seen = interrupts;
+                must_ask[W] = false;  /* the ghost: every interrupt so far is heard */
+                assert(owner != me);            /* holds nothing */
+                assert(signal[W] != PENDING);   /* no release is signalling it */
+                i = 0;
+                do
+                :: i < queued -> assert(queue[i] != W); i++  /* not queued */
+                :: else -> break
+                od;
+                i = 0;
+                asking[W] = true
+              };
+#ifdef STOP_LOCKS
               if
-              :: sig == HANDED_OFF -> got = true
-              :: sig == WOKEN -> try_acquire()
-              :: else -> got = false
-              fi;
-              if
-              :: leaving == TIMED_OUT -> result = (got -> YES : TIMEDOUT)
-              :: else ->
+              :: d == 0 ->  /* stop(context) takes this very lock and gives it back */
+                 d_step {
+                   d = 1; omode = mode; oseen = interrupts_seen; W = me + THREADS
+                 };
                  if
-                 :: got -> release(); assert(ok)  /* pass the lock on */
-                 :: else -> skip
+                 :: mode = FOREVER
+                 :: mode = TRY
+                 :: mode = TIMED
                  fi;
-                 result = STOPPEDA
+                 goto acquire_call
+              :: skip  /* stop(context) does not touch the lock */
               fi;
-              got = false; sig = 0; leaving = NO;
-              break
+stop_returns:
+#endif
+              asking[W] = false;
+              if  /* stop's answer: either */
+              :: result = STOPPEDA; break
+              :: skip  /* "continue": the lock may have come free while stop ran */
+              fi
+           :: else ->
+              lock_queue();
+              seen = state;  /* under the guard: "freed while we queued up" */
+              if
+              :: (seen & L) == 0 -> try_acquire_contended()
+              :: else -> seen = 0
+              fi;
+              if
+              :: got -> unlock_queue(0, 0); got = false; result = YES; break
+              :: else -> skip
+              fi;
+              if
+              :: interruptible[W] && interrupts != interrupts_seen ->
+                 /* an interrupt this waiter could not see: ask first */
+                 unlock_queue(0, 0);
+                 ask_stop = true
+              :: else ->
+                 atomic {  /* nobody else touches a waiter that is not queued */
+                   assert(guard_owner == me);
+                   /* if (parked_since == 0) parked_since = monotonic_now_ns() */
+                   if
+                   :: stamp[W] == 0 ->
+                      j = 0;
+                      do
+                      :: j < WAITERS -> if :: stamp[j] > s -> s = stamp[j] :: else -> skip fi; j++
+                      :: else -> break
+                      od;
+                      j = 0;
+                      if
+                      :: stamp[W] = s + 1
+#ifdef CLOCK_TIES
+                      :: s > 0 -> stamp[W] = s
+#endif
+                      fi;
+                      s = 0
+                   :: else -> skip
+                   fi;
+                   signal[W] = PARKED;  /* waiter.signal.store(parked) */
+                   /* enqueue(waiter): walk back from the tail past the waiters
+                    * that first parked later, and insert there */
+                   j = queued;
+                   do
+                   :: j > 0 && stamp[queue[j - 1]] > stamp[W] -> queue[j] = queue[j - 1]; j--
+                   :: else -> break
+                   od;
+                   queue[j] = W;
+                   queued++;
+                   /* the queue is in the order of first park */
+                   j = 1;
+                   do
+                   :: j < queued -> assert(stamp[queue[j - 1]] <= stamp[queue[j]]); j++
+                   :: else -> break
+                   od;
+                   j = 0
+                 };
+                 unlock_queue(HW, 0);  /* has_waiters_bit with the guard's drop */
+
+                 wait_in_queue();
+                 if
+                 :: wend == E_ACQUIRED -> wend = E_NONE; result = YES; break
+                 :: wend == E_TIMEDOUT -> wend = E_NONE; result = TIMEDOUT; break
+                 :: wend == E_DISTURBED -> wend = E_NONE; ask_stop = true
+                 :: wend == E_WOKEN -> wend = E_NONE  /* try again, park again in order */
+                 fi
+              fi
            fi
         od;
-        atomic { in_slow[me] = false; ask_stop_now = false; interrupts_seen = 0 }
+        /* The Waiter goes out of scope: its parked_since rank is given back
+         * (the ranks above it move down one, keeping their order). */
+        atomic {  /* (atomic: the breaks above jump here) */
+          in_slow[W] = false;
+          d_step {
+            ask_stop = false; interrupts_seen = 0;
+            signal[W] = PARKED;
+            s = stamp[W];
+            stamp[W] = 0;
+            if
+            :: s > 0 ->
+               j = 0;
+               do
+               :: j < WAITERS && stamp[j] == s -> break  /* a tie keeps the rank */
+               :: j < WAITERS && stamp[j] != s -> j++
+               :: j >= WAITERS -> break
+               od;
+               if
+               :: j >= WAITERS ->
+                  j = 0;
+                  do
+                  :: j < WAITERS -> if :: stamp[j] > s -> stamp[j]-- :: else -> skip fi; j++
+                  :: else -> break
+                  od
+               :: else -> skip
+               fi
+            :: else -> skip
+            fi;
+            j = 0;
+            s = 0
+          }
+        }
      fi
+  fi;
+#ifdef STOP_LOCKS
+  if
+  :: d == 1 ->  /* the stop function's acquire returned: use the lock, give it back */
+     if
+     :: result == YES ->
+        d_step { holders++; assert(holders == 1); assert(state & L); assert(owner == me) };
+        d_step { holders-- };
+        release();
+        assert(ok)
+     :: else -> assert(mode != FOREVER)
+     fi;
+     d_step {
+       d = 0; W = me; mode = omode; omode = 0; interrupts_seen = oseen; oseen = 0;
+       result = YES; ok = false
+     };
+     goto stop_returns
+  :: else -> skip
   fi
+#endif
 }
 
 /* ---- Lock::interrupt ----------------------------------------------------- */
 
 inline interrupt() {
   lock_queue();
-  /* ++interrupts_. The ghost: a waiter that is not queued now (spinning, or
-   * between a wake and its next queueing) must ask stop before it sleeps;
-   * the queued ones are reached through their signal below. */
+  /* interrupts_.fetch_add(1). The ghost: a waiter that is not queued now
+   * (spinning, in its stop function, or between a wake and its next
+   * queueing) must ask stop before it sleeps; the queued ones are reached
+   * through their signal below. */
   d_step {
     interrupts++;
     i = 0;
     do
-    :: i < THREADS ->
+    :: i < WAITERS ->
        w = 0;
        do
        :: w < queued && queue[w] != i -> w++
@@ -505,10 +684,16 @@ inline interrupt() {
 
 /* ---- the threads ---------------------------------------------------------- */
 
-proctype thread(byte me) {
-  byte seen, old, sig, reason, leaving, result, mode, w, i, rounds;
+/* `binding`: this thread is binding-side (lock_fast_word): it tries one
+ * CAS 0 -> 1 before lock_acquire and one CAS 1 -> 0 before lock_release. */
+proctype thread(byte me; bool binding) {
+  byte seen, old, sig, reason, leaving, wend, result, mode, w, i, j, s, rounds;
+  byte W = me;       /* the waiter of the acquire running now */
   byte interrupts_seen;
-  bool got, ok, slow, hand_off, left, double_release, cas_ok, ask_stop_now;
+  bool got, ok, slow, hand_off, left, double_release, ask_stop;
+#ifdef STOP_LOCKS
+  byte d, omode, oseen;  /* depth (1: inside the stop function), the outer frame */
+#endif
 
   do
   :: rounds < ITERATIONS ->
@@ -520,38 +705,72 @@ proctype thread(byte me) {
      fi;
 #ifdef INTERRUPT
      if
-     :: interruptible[me] = true
-     :: interruptible[me] = false
-     :: interrupt(); goto next_round
+     :: binding -> skip
+     :: !binding ->
+        if
+        :: interruptible[me] = true
+        :: interruptible[me] = false
+        :: interrupt(); goto next_round
+        fi
      fi;
 #endif
-     acquire();
+     if
+     :: binding ->
+        d_step {  /* the binding's CAS(LOCK_FAST_FREE, LOCK_FAST_HELD) */
+          if
+          :: state == 0 -> state = 1; got = true; assert(owner == NOBODY); owner = me
+          :: else -> got = false
+          fi
+        }
+     :: else -> skip
+     fi;
+     if
+     :: got -> got = false; result = YES
+     :: else ->
+acquire_call:  /* the stop function's acquire starts here too */
+        acquire()  /* lock_acquire */
+     fi;
      if
      :: result == YES ->
-        d_step { holders++; assert(holders == 1); assert(state & L) };
+        d_step { holders++; assert(holders == 1); assert(state & L); assert(owner == me) };
 cs:     skip;  /* the critical section */
 #ifdef INTERRUPT
         if  /* a holder may interrupt the waiters too */
-        :: interrupt()
+        :: !binding -> interrupt()
         :: skip
         fi;
 #endif
         d_step { holders-- };
-        release();
+        if
+        :: binding ->
+           d_step {  /* the binding's CAS(LOCK_FAST_HELD, LOCK_FAST_FREE) */
+             if
+             :: state == 1 -> state = 0; ok = true; assert(owner == me); owner = NOBODY
+             :: else -> ok = false
+             fi
+           }
+        :: else -> ok = false
+        fi;
+        if
+        :: ok -> skip
+        :: else -> release()  /* lock_release */
+        fi;
         assert(ok)  /* the holder's release always succeeds */
      :: else -> assert(mode != FOREVER || interruptible[me])
      fi;
 #ifdef INTERRUPT
 next_round:
 #endif
-     result = YES; mode = FOREVER; interruptible[me] = false; must_ask[me] = false
+     result = YES; mode = FOREVER; interruptible[me] = false; must_ask[me] = false; ok = false
   :: else -> break
   od;
   /* Once every thread is through, the lock is free and nobody is queued. */
   atomic {
     done++;
     if
-    :: done == THREADS -> assert(state == 0 && queued == 0 && guard_owner == NOBODY && holders == 0)
+    :: done == THREADS ->
+       assert(state == 0 && queued == 0 && guard_owner == NOBODY && holders == 0 &&
+              owner == NOBODY)
     :: else -> skip
     fi
   }
@@ -561,7 +780,7 @@ init {
   byte t = 0;
   atomic {
     do
-    :: t < THREADS -> run thread(t); t++
+    :: t < THREADS -> run thread(t, t >= THREADS - BINDINGS); t++
     :: else -> break
     od
   }
