@@ -131,6 +131,34 @@ static void bad_inputs(void) {
   lock_free(lock);
 }
 
+/* 1.2 on Windows: references, the fast-path word and fencing as on Linux;
+ * named locks are not supported there (docs/named-locks.md): lock_open says
+ * so with LOCK_ENOTSUP, never a crash, and bad names stay LOCK_EINVAL. */
+static void since_1_2(void) {
+  lock_t *lock = lock_new();
+  CHECK(lock_ref(lock) == lock);
+  CHECK(lock_ref(NULL) == NULL);
+  uint32_t *word = lock_fast_word(lock);
+  CHECK(word != NULL);
+  CHECK_EQ(lock_acquire(lock, 0), LOCK_OK);
+  CHECK_EQ(*word, LOCK_FAST_HELD);
+  lock_free(lock); /* one of two references */
+  CHECK_EQ(lock_release(lock), LOCK_OK);
+  CHECK_EQ(*word, LOCK_FAST_FREE);
+  uint64_t token = 0;
+  CHECK_EQ(lock_fence(lock, &token), LOCK_ENOTSUP);
+  lock_free(lock);
+
+  int status = 12345;
+  CHECK(lock_open("polylock-wine-test", &status) == NULL);
+  CHECK_EQ(status, LOCK_ENOTSUP);
+  CHECK(lock_open("polylock-wine-test", NULL) == NULL);
+  status = 12345;
+  CHECK(lock_open(".bad", &status) == NULL);
+  CHECK(status == LOCK_EINVAL || status == LOCK_ENOTSUP);
+  CHECK_EQ(lock_unlink("polylock-wine-test"), LOCK_ENOTSUP);
+}
+
 static void huge_timeouts(void) {
   lock_t *lock = lock_new();
   /* Deadlines saturate: the largest timeout must neither overflow nor wait. */
@@ -315,6 +343,7 @@ static const struct {
     {"status_values", status_values},
     {"lifecycle", lifecycle},
     {"bad_inputs", bad_inputs},
+    {"since_1_2", since_1_2},
     {"huge_timeouts", huge_timeouts},
     {"timeout_lower_bound", timeout_lower_bound},
     {"exact_counter", exact_counter},
