@@ -4,7 +4,7 @@
 Reads the Google Benchmark JSON of the C/C++ run (medians of its repetitions),
 the spin sweep (build/bench/sweep.json, or the one recorded in an earlier
 docs/benchmarks.json) and whatever JSON the language benchmarks left in the
-build tree, and turns them into the SPEC §6 table. Python 3 standard library
+build tree, and turns them into the design.md §6 table. Python 3 standard library
 only; the plot is drawn by gnuplot.
 """
 import argparse
@@ -24,7 +24,7 @@ PEER_TITLES = {"polylock": "polylock (C ABI)", "std_mutex": "std::mutex",
                "pthread_adaptive": "pthread mutex, ADAPTIVE_NP", "raw_futex": "raw futex"}
 THREADS = [1, 2, 4, 8, 16]
 INSIDE = [0, 50, 1000]
-SHORT_INSIDE = 50  # the "short critical section" of SPEC §6
+SHORT_INSIDE = 50  # the "short critical section" of design.md §6
 STDDEVS = {}  # benchmark name -> its stddev entry, to show how far to trust a median
 LANGUAGES = {"python": "Python", "java": "Java", "csharp": "C#"}
 LANGUAGE_GOALS = {
@@ -109,7 +109,7 @@ def find_language_results(build_dir, language):
 
 
 def spec_rows(medians, languages):
-    """The SPEC §6 table: (what, peer, goal text, measured text, met or None)."""
+    """The design.md §6 table: (what, peer, goal text, measured text, met or None)."""
     rows = []
 
     def get(name):
@@ -294,7 +294,7 @@ def main():
         "",
     ]
     md += readme_section(rows, machine, png_name, medians)
-    md += ["", "## SPEC §6: every ratio, from one run", ""]
+    md += ["", "## design.md §6: every ratio, from one run", ""]
     md += ["| what | peer | goal | measured | met |", "|---|---|---|---|---|"]
     for what, peer, goal, measured, met, _ in rows:
         md.append("| %s | %s | %s | %s | %s |" % (
@@ -437,7 +437,7 @@ def readme_section(rows, machine, png_name, medians):
         "five minutes and wants an otherwise idle machine; every figure is a median of "
         "several repetitions, and every ratio compares results of the same run.",
         "",
-        "On %s (%d CPUs), %s: %d of the %d SPEC §6 goals measured here are met%s." % (
+        "On %s (%d CPUs), %s: %d of the %d design.md §6 goals measured here are met%s." % (
             machine["cpu"], machine["cpus"], machine["date"], len(met),
             len(met) + len(missed), "" if not missed else "; missed: " + "; ".join(
                 "%s (%s, goal %s)" % (r[0], brief(r), r[2]) for r in missed)),
@@ -459,7 +459,7 @@ def readme_section(rows, machine, png_name, medians):
                 slower.append("%d threads, ~%d ns inside (%.2f×)" % (
                     threads, inside, ours["acquires_per_s"] / peer["acquires_per_s"]))
     if slower:
-        lines += ["", "Outside the SPEC rows, polylock's contended throughput was below "
+        lines += ["", "Outside the rows of design.md §6, polylock's contended throughput was below "
                   "std::mutex's in this run at: %s (the full table is below)." % "; ".join(slower)]
     lines += ["", "![contended throughput against threads](%s)" % png_name]
     return lines

@@ -1,6 +1,6 @@
 // polylock benchmarks — how late a timed-out acquire(50 ms) returns.
 //
-// The lock is held, so every acquire must time out; the goal (SPEC §6) is a
+// The lock is held, so every acquire must time out; the goal (design.md §6) is a
 // median return between 50 and 55 ms after the call.
 #include <benchmark/benchmark.h>
 

@@ -30,7 +30,7 @@ void add() {
 
 // A lock made by another copy of the library (a second libpolylock.so.1,
 // built beside the benchmark and opened by path with RTLD_LOCAL, as a wheel's
-// or a jar's copy would be), used through this program's own copy: SPEC's
+// or a jar's copy would be), used through this program's own copy: design.md §6's
 // "a lock shared from another library copy" against the same lock used by
 // the copy that made it (uncontended/polylock).
 void foreign_copy(benchmark::State& state) {

@@ -17,7 +17,7 @@ configure_package_config_file(
   ${PROJECT_SOURCE_DIR}/cmake/polylock-config.cmake.in
   ${PROJECT_BINARY_DIR}/polylock-config.cmake
   INSTALL_DESTINATION ${POLYLOCK_CMAKE_DIR})
-# The ABI only grows within a major version (SPEC §2): 1.1 serves a user who asks for 1.0.
+# The ABI only grows within a major version (design.md §2): 1.1 serves a user who asks for 1.0.
 write_basic_package_version_file(
   ${PROJECT_BINARY_DIR}/polylock-config-version.cmake
   VERSION ${PROJECT_VERSION}

@@ -1,4 +1,4 @@
-// polylock's C# benchmark (SPEC §6: Enter(); Exit() within 1.25x of
+// polylock's C# benchmark (design.md §6: Enter(); Exit() within 1.25x of
 // System.Threading.Lock; also 4 threads contending, and locks made, used and
 // dropped in a loop). BenchmarkDotNet is not in the offline NuGet folder,
 // so: a warm-up that lets tiered compilation reach its final code, then rounds
@@ -24,7 +24,7 @@ for (int i = 0; i < args.Length; i++)
 
 var peer = new System.Threading.Lock();
 using var ours = new PolyLock.Lock();
-// The same native lock, wrapped as one from another runtime would be (SPEC §7: <= 1.1x).
+// The same native lock, wrapped as one from another runtime would be (design.md §7: <= 1.1x).
 using var wrapped = PolyLock.Lock.FromHandle(ours.DangerousGetHandle());
 
 var cases = new (string Name, Func<int, double> Run)[]

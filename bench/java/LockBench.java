@@ -10,7 +10,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * org.polylock.Lock against ReentrantLock, in one run (SPEC §6 goal for the
+ * org.polylock.Lock against ReentrantLock, in one run (design.md §6 goal for the
  * uncontended {@code lock(); unlock()}: at most 1.5x). JMH is not available
  * offline, so it is the classic shape: warm-up rounds, then timed rounds
  * alternating between the contestants, and the median of each. Rows:
@@ -21,7 +21,7 @@ import java.util.concurrent.locks.ReentrantLock;
  *   <li>the same on a lock whose state lives in a native lock: one that has waited
  *       once, and one wrapped with {@code fromHandle} from a {@code lock_t *} made
  *       by C &mdash; the compare-and-swap on {@code lock_fast_word} (also judged
- *       by the goal: SPEC §7 wants a wrapped lock as fast as a binding's own);
+ *       by the goal: design.md §7 wants a wrapped lock as fast as a binding's own);
  *   <li>4 threads contending for one lock around a counter, as throughput (report
  *       only, not the goal: the ratio is time per acquisition);
  *   <li>create, lock, unlock, drop (issue 14: locks nobody closes), report only;

@@ -1,4 +1,4 @@
-"""polylock.Lock against threading.Lock, in one run, as ratios (SPEC §6).
+"""polylock.Lock against threading.Lock, in one run, as ratios (design.md §6).
 
     python bench_lock.py [--number N] [--repeat R] [--contended N] [--second-copy LIB]
 
@@ -8,7 +8,7 @@ so that noise from the machine hits both alike. Contended: 4 threads each take
 the lock N times around a shared counter; the counter is checked exactly.
 A ratio below 1.0 means polylock is faster. Goal: <= 1.15 uncontended.
 
-Then polylock.Lock against itself (SPEC §6): `with l: pass` on a lock made by
+Then polylock.Lock against itself (design.md §6): `with l: pass` on a lock made by
 another copy of libpolylock (--second-copy, opened by path) and wrapped with
 Lock.from_handle, and on a named lock (Lock.open), each against a lock the
 wheel made. Goals: <= 1.1 and <= 1.2.

@@ -33,7 +33,7 @@ typedef struct {
   int owner_died;        /* the last acquire through this object got LOCK_OWNERDEAD */
 } LockObject;
 
-/* The name of the capsule that carries a lock_t * (SPEC §7). */
+/* The name of the capsule that carries a lock_t * (design.md §7). */
 #define CAPSULE_NAME "polylock.lock_t"
 
 
@@ -157,7 +157,7 @@ static void Lock_dealloc(PyObject *self) {
   Py_TYPE(self)->tp_free(self);
 }
 
-/* ---- Sharing one lock across runtimes (SPEC §7) ----------------------------- */
+/* ---- Sharing one lock across runtimes (design.md §7) ----------------------------- */
 
 /* Whether a lock_t could live at `address`. Refused without reading memory:
  * the first page (small integers), the kernel's half of a 64-bit address
@@ -244,7 +244,7 @@ static PyObject *Lock_get_handle(PyObject *self, void *unused) {
   return PyLong_FromVoidPtr(((LockObject *)self)->lock);
 }
 
-/* ---- Named locks (SPEC §8) -------------------------------------------------- */
+/* ---- Named locks (design.md §8) -------------------------------------------------- */
 
 static PyObject *Lock_open(PyObject *type, PyObject *name) {
   lock_t *lock = polylock_open_named(name);

@@ -1,6 +1,6 @@
 /* polylock Python binding — named locks and the exceptions for C statuses.
  *
- * The C library is the one judge of a name (SPEC §8: 1-200 bytes of
+ * The C library is the one judge of a name (design.md §8: 1-200 bytes of
  * A-Z a-z 0-9 . _ -, not starting with '.'); this file only turns a Python
  * str into the C string and each status into what a Python user expects from
  * a call that opens or removes something by name, as os.open and os.unlink do:

@@ -1,4 +1,4 @@
-// The core lock's semantics, one behaviour of SPEC §1 per test.
+// The core lock's semantics, one behaviour of design.md §1 per test.
 #include "lock.hpp"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-"""Named locks (SPEC §8): polylock.Lock.open(name) and polylock.unlink(name).
+"""Named locks (design.md §8): polylock.Lock.open(name) and polylock.unlink(name).
 
 Python's side of the contract: a name that is not a str is a TypeError, a bad
 name a ValueError, another user's or a foreign object a PermissionError, a

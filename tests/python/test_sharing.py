@@ -1,4 +1,4 @@
-"""One lock shared across the border (SPEC §7): a polylock.Lock and a C library
+"""One lock shared across the border (design.md §7): a polylock.Lock and a C library
 in the same process use the same lock_t -- Python wraps a lock C made
 (Lock.from_handle), C uses a lock Python made (lock.handle, an address for
 ctypes and cffi; lock.capsule(), a PyCapsule for C extensions) -- and each side

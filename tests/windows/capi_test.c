@@ -87,7 +87,7 @@ static void strerror_texts(void) {
 }
 
 static void status_values(void) {
-  /* Fixed by SPEC §2; a Windows build must not renumber them. */
+  /* Fixed by design.md §2; a Windows build must not renumber them. */
   CHECK_EQ(LOCK_OK, 0);
   CHECK_EQ(LOCK_TIMEOUT, 1);
   CHECK_EQ(LOCK_EINVAL, -1);

@@ -1,5 +1,5 @@
 /* polylock_capsule_peer: a C extension that uses the lock a polylock.Lock
- * hands out as a PyCapsule named "polylock.lock_t" (SPEC §7), the way a C
+ * hands out as a PyCapsule named "polylock.lock_t" (design.md §7), the way a C
  * extension author would, and hands out a capsule of a lock it made.
  * Built per CPython by tests/python/CMakeLists.txt, against the source
  * headers; test_sharing.py imports it. */

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
- * Named locks from Java (SPEC §8): bad names, two handles on one name, unlink,
+ * Named locks from Java (design.md §8): bad names, two handles on one name, unlink,
  * and holder death surfacing as OwnerDiedException with the lock held.
  *
  * <p>Until the C library supports named locks, lock_open answers LOCK_ENOTSUP

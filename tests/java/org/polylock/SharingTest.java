@@ -12,7 +12,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * One lock, two owners (SPEC §7): a lock made in C and wrapped with
+ * One lock, two owners (design.md §7): a lock made in C and wrapped with
  * fromHandle, and a Java lock whose handle() C takes a reference to. C threads
  * and Java threads share one critical section, in C, whose counter is exact
  * only if the lock excluded everyone; then each side lets go, in both orders.

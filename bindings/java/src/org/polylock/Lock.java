@@ -59,7 +59,7 @@ import java.util.concurrent.locks.Condition;
  * <p><b>Sharing.</b> {@link #handle()} lends the native {@code lock_t *} to C
  * code, and {@link #fromHandle(long)} wraps one made elsewhere (by C, C++,
  * Python, .NET or another copy of the library), with a reference of its own:
- * one lock, many owners, each closing only its own (SPEC §7).
+ * one lock, many owners, each closing only its own (design.md §7).
  *
  * <p><b>Named locks.</b> {@link #open(String)} opens a lock that processes share
  * by name; if its holder's process dies, the next acquirer gets the lock and an
@@ -412,7 +412,7 @@ public final class Lock implements java.util.concurrent.locks.Lock, AutoCloseabl
 
   /**
    * The native {@code lock_t *} behind this lock, for C code and other runtimes
-   * that share it (SPEC §7): pass it to {@code lock_ref} there, or to another
+   * that share it (design.md §7): pass it to {@code lock_ref} there, or to another
    * binding's {@code fromHandle}, to keep the lock beyond this object's life. The
    * handle is <em>borrowed</em>: it stays valid while this lock is open and
    * reachable, and the caller must not {@code lock_free} it. A lock that has
@@ -428,7 +428,7 @@ public final class Lock implements java.util.concurrent.locks.Lock, AutoCloseabl
 
   /**
    * The fencing token of the current hold of a lock served by a store that
-   * several machines share (SPEC §10, an {@code "etcd://"} name): a number that
+   * several machines share (design.md §10, an {@code "etcd://"} name): a number that
    * only grows from one hold to the next. Pass it with every write to the
    * resource the lock guards, and let the resource refuse a token lower than one
    * it has seen, so that a holder whose hold expired unnoticed can do no harm.
