@@ -22,11 +22,9 @@ stop() {
   rm -f "$dir/data"
 }
 
-case $command in
-start)
-  command -v etcd >/dev/null || { echo "etcd not found: apt-get install etcd-server" >&2; exit 1; }
-  mkdir -p "$dir"
-  stop
+# Starts the members once; false when one is not healthy within 30 s (a port
+# taken by someone else between our choosing it and etcd's binding it).
+start_once() {
   data=$(mktemp -d "$([ -d /dev/shm ] && echo /dev/shm || echo /tmp)/polylock-etcd.XXXXXX")
   echo "$data" >"$dir/data"
   # Free ports, two per member (client, peer), found by binding port 0.
@@ -59,12 +57,24 @@ print(" ".join(str(x.getsockname()[1]) for x in s))' "$nodes")"
         echo "etcd member n$i did not become healthy in 30 s:" >&2
         cat "$dir/n$i.log" >&2
         stop
-        exit 1
+        return 1
       fi
       sleep 0.2
     done
   done
   echo "etcd up: $endpoints"
+}
+
+case $command in
+start)
+  command -v etcd >/dev/null || { echo "etcd not found: apt-get install etcd-server" >&2; exit 1; }
+  mkdir -p "$dir"
+  stop
+  for try in 1 2 3; do
+    start_once && exit 0
+    [ "$try" = 3 ] || echo "== starting etcd again (try $((try + 1)) of 3)" >&2
+  done
+  exit 1
   ;;
 stop) stop ;;
 *) echo "usage: $0 start|stop DIR [NODES]" >&2; exit 2 ;;
