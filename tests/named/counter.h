@@ -24,6 +24,7 @@ typedef struct {
   int64_t owner_dead; /* LOCK_OWNERDEAD answers seen, by everyone */
   int64_t repaired;   /* of which found a half-done increment */
   int64_t holders;    /* processes inside the critical section right now */
+  int64_t holder_slot; /* 1 + the slot of the process inside, 0 when none (or it died) */
   int64_t slots[COUNTER_SLOTS];
 } counter_t;
 

@@ -70,6 +70,7 @@ static int critical_section(lock_t *lock, counter_t *c, int slot, const char *wa
   if (status == LOCK_OWNERDEAD) counter_store(&c->holders, 0);
   if (__atomic_fetch_add(&c->holders, 1, __ATOMIC_SEQ_CST) != 0)
     return fail("two holders at once", c);
+  counter_store(&c->holder_slot, 1 + slot);
   if (status == LOCK_OWNERDEAD) {
     __atomic_fetch_add(&c->owner_dead, 1, __ATOMIC_SEQ_CST);
     if (counter_repair(c)) __atomic_fetch_add(&c->repaired, 1, __ATOMIC_SEQ_CST);
@@ -80,6 +81,7 @@ static int critical_section(lock_t *lock, counter_t *c, int slot, const char *wa
   if (before != counter_sum(c)) return fail("count differs from the slots' sum", c);
   counter_increment(c, slot);
   if (counter_load(&c->count) != before + 1) return fail("count changed under the lock", c);
+  counter_store(&c->holder_slot, 0);
   __atomic_fetch_sub(&c->holders, 1, __ATOMIC_SEQ_CST);
   if (lock_release(lock) != LOCK_OK) return fail("release failed", c);
   return 0;

@@ -458,9 +458,19 @@ static void test_holder_killed(void) {
     for (volatile unsigned spin = rand_r(&seed) % 200000; spin; --spin) {
     }
     if (round % 4 == 0) {
-      /* Every fourth round, kill it certainly holding: take the lock from it
-       * is impossible, so wait until the counter shows it inside. */
-      while (counter_load(&c->holders) == 0) sched_yield();
+      /* Every fourth round, kill it certainly holding: wait until the counter
+       * shows the victim itself inside (not one of the waiters). */
+      const int64_t victim_inside = 1 + 10 + round % 50;
+      for (;;) {
+        while (counter_load(&c->holder_slot) != victim_inside) sched_yield();
+        /* Freeze it, then look again: still inside means holding, for sure
+         * (it marks itself in after its acquire and out before its release). */
+        kill(victim, SIGSTOP);
+        int stopped = 0;
+        CHECK_EQ(waitpid(victim, &stopped, WUNTRACED), victim);
+        if (counter_load(&c->holder_slot) == victim_inside) break;
+        kill(victim, SIGCONT);
+      }
     }
     kill(victim, SIGKILL);
     if (round % 2 == 0) CHECK_EQ(exit_status(victim), 128 + SIGKILL); /* else: a zombie a while */
