@@ -411,6 +411,61 @@ static void fast_word_follows_the_frozen_contract(void **state) {
   assert_int_equal(lock_release(lock), LOCK_OK);
 }
 
+/* 1.2: the stop function is asked out of the queue, holding nothing, so it
+ * may take the lock its own wait is for (lock.h, lock_stop_fn). */
+struct reentrant_stop {
+  lock_t *lock;
+  int asked;         /* atomic */
+  int inner_waiting; /* atomic */
+  int inner_status;  /* atomic */
+};
+
+static int stop_takes_the_same_lock(void *context) {
+  struct reentrant_stop *probe = context;
+  if (__atomic_fetch_add(&probe->asked, 1, __ATOMIC_ACQ_REL) != 1) return 0;
+  __atomic_store_n(&probe->inner_waiting, 1, __ATOMIC_RELEASE);
+  /* Bounded, so that the bug fails the test instead of hanging it. */
+  const int status = lock_acquire(probe->lock, 5000 * 1000000LL);
+  if (status == LOCK_OK) lock_release(probe->lock);
+  __atomic_store_n(&probe->inner_status, status, __ATOMIC_RELEASE);
+  return 0;
+}
+
+struct outer_wait {
+  struct reentrant_stop *probe;
+  int status;
+};
+
+static void *wait_with_reentrant_stop(void *argument) {
+  struct outer_wait *outer = argument;
+  outer->status = lock_acquire_interruptible(outer->probe->lock, LOCK_WAIT_FOREVER,
+                                             stop_takes_the_same_lock, outer->probe);
+  return NULL;
+}
+
+static void stop_function_may_take_its_own_lock(void **state) {
+  lock_t *lock = *state;
+  assert_int_equal(lock_acquire(lock, 0), LOCK_OK);
+  struct reentrant_stop probe = {lock, 0, 0, -100};
+  struct outer_wait outer = {&probe, -100};
+  pthread_t thread;
+  assert_int_equal(pthread_create(&thread, NULL, wait_with_reentrant_stop, &outer), 0);
+  struct timespec pause = {0, 1000000};
+  /* Asked once before its first sleep, then parked. */
+  while (__atomic_load_n(&probe.asked, __ATOMIC_ACQUIRE) < 1 ||
+         *lock_fast_word(lock) == LOCK_FAST_HELD)
+    nanosleep(&pause, NULL);
+  assert_int_equal(lock_interrupt(lock), LOCK_OK); /* it asks again, and takes the lock */
+  while (!__atomic_load_n(&probe.inner_waiting, __ATOMIC_ACQUIRE)) nanosleep(&pause, NULL);
+  pause.tv_nsec = 5000000;
+  nanosleep(&pause, NULL); /* past the 1 ms after which a release hands the lock over */
+  assert_int_equal(lock_release(lock), LOCK_OK);
+  pthread_join(thread, NULL);
+  assert_int_equal(probe.inner_status, LOCK_OK); /* 1.1 gave LOCK_TIMEOUT after 5 s */
+  assert_int_equal(outer.status, LOCK_OK);
+  assert_int_equal(lock_release(lock), LOCK_OK);
+}
+
 static void fence_is_unsupported_by_in_process_locks(void **state) {
   lock_t *lock = *state;
   uint64_t token = 12345;
@@ -449,6 +504,7 @@ int main(void) {
       cmocka_unit_test(references_are_exact_under_races),
       WITH_LOCK(fast_word_follows_the_frozen_contract),
       WITH_LOCK(fence_is_unsupported_by_in_process_locks),
+      WITH_LOCK(stop_function_may_take_its_own_lock),
   };
   return cmocka_run_group_tests_name("polylock C ABI", tests, NULL, NULL);
 }
