@@ -394,11 +394,13 @@ def main():
     else:
         md.append("No sweep recorded yet: run `bench/sweep.py` (see its --help).")
     md.append("")
-    # The round-by-round section belongs to bench/rounds_report.py (target
-    # bench-rounds), from a run of its own: carry it over unchanged.
-    kept = kept_section(os.path.join(args.docs, "benchmarks.md"))
-    if kept:
-        md += kept + [""]
+    # Sections from runs of their own, carried over unchanged: the named locks'
+    # (bench/named.cpp, by hand) and the round-by-round one (bench/rounds_report.py,
+    # target bench-rounds).
+    for section in ("named", "rounds"):
+        kept = kept_section(os.path.join(args.docs, "benchmarks.md"), section)
+        if kept:
+            md += kept + [""]
 
     with open(os.path.join(args.docs, "benchmarks.md"), "w") as out:
         out.write("\n".join(md))

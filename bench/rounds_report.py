@@ -295,17 +295,19 @@ def section(runs_lines, summary=""):
     return lines
 
 
-def kept_section(markdown_path):
-    """The marked section of an existing page, for bench/report.py to carry over."""
+def kept_section(markdown_path, name="rounds"):
+    """The section marked `<!-- NAME: begin ... -->` ... `<!-- NAME: end -->` of an
+    existing page, for bench/report.py to carry over; [] if there is none."""
     try:
         with open(markdown_path) as page:
             text = page.read()
     except OSError:
         return []
-    start, end = text.find(BEGIN), text.find(END)
+    begin, end_marker = "<!-- %s: begin" % name, "<!-- %s: end -->" % name
+    start, end = text.find(begin), text.find(end_marker)
     if start < 0 or end < start:
         return []
-    return text[start:end + len(END)].split("\n")
+    return text[start:end + len(end_marker)].split("\n")
 
 
 def write_section(markdown_path, lines):
