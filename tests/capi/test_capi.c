@@ -453,7 +453,7 @@ static void stop_function_may_take_its_own_lock(void **state) {
   struct timespec pause = {0, 1000000};
   /* Asked once before its first sleep, then parked. */
   while (__atomic_load_n(&probe.asked, __ATOMIC_ACQUIRE) < 1 ||
-         *lock_fast_word(lock) == LOCK_FAST_HELD)
+         __atomic_load_n(lock_fast_word(lock), __ATOMIC_ACQUIRE) == LOCK_FAST_HELD)
     nanosleep(&pause, NULL);
   assert_int_equal(lock_interrupt(lock), LOCK_OK); /* it asks again, and takes the lock */
   while (!__atomic_load_n(&probe.inner_waiting, __ATOMIC_ACQUIRE)) nanosleep(&pause, NULL);

@@ -126,9 +126,9 @@ static void *wait_forever(void *argument) {
 static void *wait_interruptibly(void *argument) {
   struct waiter *waiter = argument;
   /* Unbounded: only the interrupt (through the other copy) can end it. */
-  waiter->status =
-      waiter->copy->acquire_interruptible(waiter->lock, LOCK_WAIT_FOREVER, stop_when_told,
-                                          &waiter->stop);
+  const int status = waiter->copy->acquire_interruptible(waiter->lock, LOCK_WAIT_FOREVER,
+                                                         stop_when_told, &waiter->stop);
+  __atomic_store_n(&waiter->status, status, __ATOMIC_RELEASE); /* the main thread polls it */
   return NULL;
 }
 
@@ -140,7 +140,8 @@ static void wakes_and_interrupts_cross(struct copy *maker, struct copy *user) {
   struct waiter parked = {maker, lock, -100, 0};
   pthread_t thread;
   CHECK(pthread_create(&thread, NULL, wait_forever, &parked) == 0);
-  while (*maker->fast_word(lock) == LOCK_FAST_HELD) pause_ms(1); /* it has queued */
+  /* Until it has queued (the word then holds more than the held bit). */
+  while (__atomic_load_n(maker->fast_word(lock), __ATOMIC_ACQUIRE) == LOCK_FAST_HELD) pause_ms(1);
   CHECK(user->release(lock) == LOCK_OK);
   pthread_join(thread, NULL);
   CHECK(parked.status == LOCK_OK);
@@ -149,7 +150,7 @@ static void wakes_and_interrupts_cross(struct copy *maker, struct copy *user) {
    * through the maker. The lock stays held all along. */
   struct waiter stopped = {user, lock, -100, 0};
   CHECK(pthread_create(&thread, NULL, wait_interruptibly, &stopped) == 0);
-  while (*maker->fast_word(lock) == LOCK_FAST_HELD) pause_ms(1);
+  while (__atomic_load_n(maker->fast_word(lock), __ATOMIC_ACQUIRE) == LOCK_FAST_HELD) pause_ms(1);
   __atomic_store_n(&stopped.stop, 1, __ATOMIC_RELEASE);
   do {
     CHECK(maker->interrupt(lock) == LOCK_OK);

@@ -34,6 +34,16 @@ struct UnsignedClock {
   }
 };
 
+// ThreadSanitizer does not intercept pthread_mutex_clocklock, which
+// libstdc++'s std::timed_mutex waits with, so under it the peer's timed
+// acquisitions look like no acquisition at all: the peer's rows are checked
+// in the other builds only (polylock's rows run in every build).
+#if defined(__SANITIZE_THREAD__)
+constexpr bool peer_checkable = false;
+#else
+constexpr bool peer_checkable = true;
+#endif
+
 constexpr double inf = std::numeric_limits<double>::infinity();
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 
@@ -142,7 +152,7 @@ TEST(Deadlines, FreeLockIsTakenWhateverTheValue) {
     polylock::Lock lock;
     EXPECT_TRUE(row.ours(lock)) << row.value;
     EXPECT_TRUE(lock.locked()) << row.value;
-    if (!row.peer) continue;
+    if (!row.peer || !peer_checkable) continue;
     std::timed_mutex peer;
     EXPECT_TRUE(row.peer(peer)) << "std::timed_mutex, " << row.value;
     peer.unlock();
@@ -156,7 +166,7 @@ TEST(Deadlines, HeldLockIsWaitedForOrOnlyTriedAsThePeerDoes) {
         << row.value << (row.waits ? ": gave up on a lock it should wait for"
                                    : ": waited where it should only try");
     EXPECT_FALSE(lock.locked()) << row.value;
-    if (!row.peer) continue;
+    if (!row.peer || !peer_checkable) continue;
     std::timed_mutex peer;
     EXPECT_EQ(held_by_another_thread<std::timed_mutex>(peer, row.waits, row.peer), row.waits)
         << "std::timed_mutex, " << row.value;
