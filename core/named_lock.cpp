@@ -66,9 +66,11 @@
 
 #if defined(__linux__)
 #include <errno.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -287,6 +289,15 @@ std::atomic<bool> atfork_registered{false};
 
 void forget_self_in_child() { named_lock_self.store(0, std::memory_order_relaxed); }
 
+void lock_watch_list();
+void unlock_watch_list();
+void reset_watch_in_child();
+
+void atfork_child() {
+  forget_self_in_child();
+  reset_watch_in_child();
+}
+
 std::uint64_t read_self_identity() noexcept {
   std::uint64_t start = 0;
   if (read_stat("/proc/self/stat", start) != Task::alive) return 0;
@@ -339,11 +350,14 @@ WakeReason wait_shared(std::atomic<std::uint32_t>& word, std::uint32_t expected,
   // An absolute CLOCK_MONOTONIC deadline (FUTEX_WAIT_BITSET; one already
   // past makes the kernel answer ETIMEDOUT at once), and no
   // FUTEX_PRIVATE_FLAG: the word is shared with other processes.
+  // No deadline: no timeout at all, so that the kernel arms no timer (on a
+  // virtual machine each one costs an exit to the hypervisor).
   timespec deadline{};
   deadline.tv_sec = static_cast<time_t>(deadline_ns / 1'000'000'000);
   deadline.tv_nsec = static_cast<long>(deadline_ns % 1'000'000'000);
   const long rc = syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_BITSET,
-                          expected, &deadline, nullptr, FUTEX_BITSET_MATCH_ANY);
+                          expected, deadline_ns == no_deadline ? nullptr : &deadline, nullptr,
+                          FUTEX_BITSET_MATCH_ANY);
   if (rc == -1 && errno == ETIMEDOUT) return WakeReason::timed_out;
   if (rc == -1 && errno == EINTR) return WakeReason::interrupted;
   return WakeReason::woken;
@@ -353,6 +367,157 @@ void wake_sleepers(SharedLock& shared, int how_many) noexcept {
   shared.wake_seq.fetch_add(1, std::memory_order_seq_cst);
   syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&shared.wake_seq), FUTEX_WAKE, how_many,
           nullptr, nullptr, 0);
+}
+
+// ---- the holder watcher ------------------------------------------------------
+//
+// Waiters sleep without a timeout (or until their own deadline), so that a
+// hand-off between processes costs what a bare shared futex costs. Someone
+// must then notice a holder that dies: one thread per process, the watcher,
+// started by the process's first sleep on a named lock. Every watch_tick_ns
+// it looks at each handle of this process that has a sleeper; if the lock's
+// holder (a process, or the thread a hand-off was reserved for) is proved
+// gone, it counts a notice in the handle's `deaths` and wakes every sleeper,
+// and a waiter that sees a new notice probes the holder itself (attempt()).
+// After idle_after_ticks ticks with no sleeper at all it sleeps on
+// `watcher_state` until a waiter wakes it: a process that waits on nothing
+// costs nothing. The watcher blocks every signal, so that it never runs a
+// handler meant for the program's own threads. If it cannot be started (out
+// of threads), waiters fall back to bounded sleeps of first_poll_ns doubling
+// to max_poll_ns and probe at each. A fork child has no watcher until one of
+// its threads sleeps.
+
+enum : std::uint32_t { watcher_none, watcher_running, watcher_idle, watcher_failed };
+
+constexpr std::int64_t watch_tick_ns = 8'000'000;
+constexpr int idle_after_ticks = 125;  // about a second
+
+pthread_mutex_t watch_mutex = PTHREAD_MUTEX_INITIALIZER;
+NamedLocal* watch_list = nullptr;  // under watch_mutex
+std::atomic<std::uint32_t> watcher_state{watcher_none};
+
+// Whether the lock's holder, or the thread it is reserved for, is proved gone.
+bool holder_proved_gone(const SharedLock& shared) noexcept {
+  const std::uint64_t seen = shared.owner.load(std::memory_order_seq_cst);
+  if (seen == 0) return false;
+  if (seen & reserved_bit) return thread_gone(seen & task_mask);
+  const std::uint64_t task = seen & task_mask;
+  if (task == named_lock_self.load(std::memory_order_relaxed)) return false;  // we are alive
+  return process_gone(task);
+}
+
+// One look at every watched handle; true if any has a sleeper.
+bool watch_once(bool check) noexcept {
+  bool any = false;
+  pthread_mutex_lock(&watch_mutex);
+  for (NamedLocal* local = watch_list; local; local = local->next) {
+    if (local->sleepers.load(std::memory_order_seq_cst) == 0) continue;
+    any = true;
+    if (check && holder_proved_gone(*local->shared)) {
+      local->deaths.fetch_add(1, std::memory_order_seq_cst);
+      wake_sleepers(*local->shared, INT32_MAX);
+    }
+  }
+  pthread_mutex_unlock(&watch_mutex);
+  return any;
+}
+
+void* watcher_main(void*) {
+  int idle_ticks = 0;
+  for (;;) {
+    if (watch_once(true)) {
+      idle_ticks = 0;
+    } else if (++idle_ticks >= idle_after_ticks) {
+      idle_ticks = 0;
+      // Sequentially consistent, as the waiter's side in watch(): it counts
+      // itself in, then reads the state; either it sees `idle` and wakes this
+      // thread, or the look below sees its count.
+      watcher_state.store(watcher_idle, std::memory_order_seq_cst);
+      if (!watch_once(false))
+        syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&watcher_state),
+                FUTEX_WAIT | FUTEX_PRIVATE_FLAG, watcher_idle, nullptr, nullptr, 0);
+      watcher_state.store(watcher_running, std::memory_order_seq_cst);
+      continue;
+    }
+    timespec tick{0, watch_tick_ns};
+    while (nanosleep(&tick, &tick) != 0 && errno == EINTR) {
+    }
+  }
+  return nullptr;
+}
+
+// Starts the watcher; under watch_mutex.
+void start_watcher() noexcept {
+  // The library must outlive the thread that runs its code: never unmapped
+  // by dlclose() from now on.
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&watcher_main), &info) != 0 && info.dli_fname)
+    dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+  sigset_t all{}, before{};
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &before);  // the watcher inherits the full mask
+  pthread_attr_t attributes;
+  pthread_attr_init(&attributes);
+  pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attributes, 64 * 1024);
+  pthread_t thread{};
+  const bool started = pthread_create(&thread, &attributes, watcher_main, nullptr) == 0;
+  pthread_attr_destroy(&attributes);
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);
+  if (started) pthread_setname_np(thread, "polylock-watch");
+  watcher_state.store(started ? watcher_running : watcher_failed, std::memory_order_seq_cst);
+}
+
+// Counts a waiting thread in on `local` and makes sure the watcher runs.
+// False if there is no watcher: the caller must then bound its sleeps.
+bool watch(NamedLocal& local) noexcept {
+  if (!local.watched.load(std::memory_order_acquire)) {
+    pthread_mutex_lock(&watch_mutex);
+    if (!local.watched.load(std::memory_order_relaxed)) {
+      local.next = watch_list;
+      watch_list = &local;
+      local.watched.store(true, std::memory_order_release);
+    }
+    pthread_mutex_unlock(&watch_mutex);
+  }
+  local.sleepers.fetch_add(1, std::memory_order_seq_cst);
+  std::uint32_t state = watcher_state.load(std::memory_order_seq_cst);
+  if (state == watcher_idle) {
+    if (watcher_state.compare_exchange_strong(state, watcher_running, std::memory_order_seq_cst))
+      syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&watcher_state),
+              FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, nullptr, nullptr, 0);
+    return true;
+  }
+  if (state == watcher_none) {
+    pthread_mutex_lock(&watch_mutex);
+    if (watcher_state.load(std::memory_order_relaxed) == watcher_none) start_watcher();
+    pthread_mutex_unlock(&watch_mutex);
+    state = watcher_state.load(std::memory_order_seq_cst);
+  }
+  return state != watcher_failed;
+}
+
+void unwatch(NamedLocal& local) noexcept {
+  if (!local.watched.load(std::memory_order_acquire)) return;
+  pthread_mutex_lock(&watch_mutex);
+  for (NamedLocal** link = &watch_list; *link; link = &(*link)->next) {
+    if (*link == &local) {
+      *link = local.next;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&watch_mutex);
+}
+
+// fork(): the child gets the list whole (the mutex is held across the fork),
+// no watcher, and no waiting thread but the one that forked.
+void lock_watch_list() { pthread_mutex_lock(&watch_mutex); }
+void unlock_watch_list() { pthread_mutex_unlock(&watch_mutex); }
+void reset_watch_in_child() {
+  for (NamedLocal* local = watch_list; local; local = local->next)
+    local->sleepers.store(0, std::memory_order_relaxed);
+  watcher_state.store(watcher_none, std::memory_order_relaxed);
+  pthread_mutex_unlock(&watch_mutex);
 }
 
 // ---- the protocol ----------------------------------------------------------
@@ -377,7 +542,8 @@ Taken attempt(SharedLock& shared, std::uint64_t me, std::uint64_t requester, boo
                              (probe && thread_gone(target));
       if (!mine && !abandoned) return Taken::no;
     } else {
-      if (!probe || !process_gone(seen & task_mask)) return Taken::no;
+      // Never a /proc read for a holder in this very process: it is alive.
+      if (!probe || (seen & task_mask) == me || !process_gone(seen & task_mask)) return Taken::no;
       outcome = Taken::owner_died;
     }
     if (shared.owner.compare_exchange_strong(seen, me, std::memory_order_seq_cst)) return outcome;
@@ -427,8 +593,10 @@ bool release_contended(SharedLock& shared) noexcept {
   return true;
 }
 
-NamedAcquired acquire_contended(SharedLock& shared, const std::atomic<std::uint32_t>& interrupts,
-                                std::int64_t timeout_ns, StopFn stop, void* context) noexcept {
+NamedAcquired acquire_contended(NamedLocal& local, std::int64_t timeout_ns, StopFn stop,
+                                void* context) noexcept {
+  SharedLock& shared = *local.shared;
+  const std::atomic<std::uint32_t>& interrupts = local.interrupts;
   const std::uint64_t me = self_identity();
   // A newcomer that only tries still checks the holder: it is the next
   // acquirer, and the dead holder must not keep the lock from it.
@@ -457,6 +625,8 @@ NamedAcquired acquire_contended(SharedLock& shared, const std::atomic<std::uint3
   }
 
   shared.sleepers.fetch_add(1, std::memory_order_seq_cst);
+  const bool watched = watch(local);  // counts this thread in local.sleepers
+  std::uint32_t deaths_seen = local.deaths.load(std::memory_order_seq_cst);
   std::uint64_t requester = 0;          // this thread's identity, once it has asked for a hand-off
   std::uint64_t my_thread = 0;          // computed when first needed (a /proc read)
   bool ask_stop_now = stop != nullptr;  // lock.h: asked before the first sleep
@@ -469,9 +639,12 @@ NamedAcquired acquire_contended(SharedLock& shared, const std::atomic<std::uint3
     // the sleep below then returns at once.
     const std::uint32_t seq = shared.wake_seq.load(std::memory_order_seq_cst);
     const std::int64_t now = monotonic_now_ns();
-    // At the deadline, a last check too: a timed waiter notices a dead holder
-    // even when its timeout is shorter than the first sleep.
-    const bool probe = now >= next_probe || now >= deadline;
+    // A probe when the watcher saw the holder gone, at most every poll_ns
+    // otherwise, and at the deadline: a timed waiter notices a dead holder
+    // even when its timeout is shorter than the watcher's tick.
+    const std::uint32_t deaths_now = local.deaths.load(std::memory_order_seq_cst);
+    const bool probe = deaths_now != deaths_seen || now >= next_probe || now >= deadline;
+    deaths_seen = deaths_now;
     if (now >= next_probe) {
       next_probe = now + poll_ns;
       if (poll_ns < max_poll_ns) poll_ns *= 2;
@@ -501,14 +674,20 @@ NamedAcquired acquire_contended(SharedLock& shared, const std::atomic<std::uint3
       continue;  // re-read the words before sleeping: stop may have taken a while
     }
     if (now >= deadline) break;  // timed out, after one last attempt above
-    // Wake for the next check, the deadline, or (until it has asked) the
-    // moment this waiter may ask for a hand-off, whichever comes first.
-    std::int64_t wake_at = next_probe < deadline ? next_probe : deadline;
-    if (requester == 0 && started + fair_after_ns > now && started + fair_after_ns < wake_at)
-      wake_at = started + fair_after_ns;
+    // With the watcher: sleep until woken or the deadline, no sooner (a
+    // waiter that is woken, loses the race and has waited fair_after_ns asks
+    // for a hand-off above). Without: wake also for the next check, or (until
+    // it has asked) the moment this waiter may ask, whichever comes first.
+    std::int64_t wake_at = deadline;
+    if (!watched) {
+      if (next_probe < wake_at) wake_at = next_probe;
+      if (requester == 0 && started + fair_after_ns > now && started + fair_after_ns < wake_at)
+        wake_at = started + fair_after_ns;
+    }
     const WakeReason reason = wait_shared(shared.wake_seq, seq, wake_at);
     if (reason == WakeReason::interrupted && stop) ask_stop_now = true;
   }
+  local.sleepers.fetch_sub(1, std::memory_order_seq_cst);
   shared.sleepers.fetch_sub(1, std::memory_order_seq_cst);
   // A release may have woken this waiter just as it gave up; pass the wake on
   // rather than leave the others asleep until their next check.
@@ -622,6 +801,7 @@ NamedError create_object(const char* path, SharedLock*& shared) noexcept {
 }  // namespace
 
 NamedLock::~NamedLock() {
+  unwatch(local_);
   if (shared_) munmap(shared_, sizeof(SharedLock));
 }
 
@@ -629,13 +809,15 @@ NamedError NamedLock::adopt(NamedError error) noexcept {
   if (error == NamedError::none) {
     owner_ = &shared_->owner;
     sleepers_ = &shared_->sleepers;
+    local_.shared = shared_;
   }
   return error;
 }
 
 NamedError NamedLock::open(const char* name) noexcept {
   if (!valid_lock_name(name)) return NamedError::bad_name;
-  if (!atfork_registered.exchange(true)) pthread_atfork(nullptr, nullptr, forget_self_in_child);
+  if (!atfork_registered.exchange(true))
+    pthread_atfork(lock_watch_list, unlock_watch_list, atfork_child);
   if (named_lock_self.load(std::memory_order_relaxed) == 0) {
     const std::uint64_t self = read_self_identity();
     if (self == 0) return NamedError::unsupported;  // no /proc: death could never be proved
@@ -671,7 +853,7 @@ NamedError NamedLock::open(const char* name) noexcept {
 
 NamedAcquired NamedLock::acquire_slow(std::int64_t timeout_ns, StopFn stop,
                                       void* context) noexcept {
-  return acquire_contended(*shared_, interrupts_, timeout_ns, stop, context);
+  return acquire_contended(local_, timeout_ns, stop, context);
 }
 
 bool NamedLock::release_slow() noexcept { return release_contended(*shared_); }
@@ -683,7 +865,7 @@ bool NamedLock::locked() const noexcept {
 }
 
 void NamedLock::interrupt() noexcept {
-  interrupts_.fetch_add(1, std::memory_order_seq_cst);
+  local_.interrupts.fetch_add(1, std::memory_order_seq_cst);
   wake_sleepers(*shared_, INT32_MAX);
 }
 

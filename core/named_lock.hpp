@@ -29,6 +29,17 @@ enum class NamedError {
 
 struct SharedLock;  // the object in shared memory (named_lock.cpp)
 
+// What this process keeps beside one open handle: the state its waiting
+// threads and the process's holder watcher (named_lock.cpp) share.
+struct NamedLocal {
+  SharedLock* shared = nullptr;
+  std::atomic<std::uint32_t> interrupts{0};  // interrupt() calls on this handle, wrapping
+  std::atomic<std::uint32_t> sleepers{0};    // this process's threads waiting on this handle
+  std::atomic<std::uint32_t> deaths{0};      // the watcher's notices of a dead holder, wrapping
+  std::atomic<bool> watched{false};          // in the watcher's list
+  NamedLocal* next = nullptr;                // the watcher's list, under its mutex
+};
+
 // The longest name, in bytes (lock.h).
 inline constexpr unsigned named_lock_max_name = 200;
 
@@ -90,7 +101,7 @@ class NamedLock {
   SharedLock* shared_ = nullptr;
   std::atomic<std::uint64_t>* owner_ = nullptr;     // in shared_
   std::atomic<std::uint32_t>* sleepers_ = nullptr;  // in shared_
-  std::atomic<std::uint32_t> interrupts_{0};        // interrupt() calls on this handle, wrapping
+  NamedLocal local_;
 };
 
 // Removes the name (lock.h, lock_unlink).

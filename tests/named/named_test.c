@@ -108,6 +108,13 @@ static int exit_status(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* CLOCK_MONOTONIC, in ns. */
+static int64_t now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
 static int run_helper(const char *const *args) { return exit_status(spawn_helper(args, NULL, NULL)); }
 
 /* Reads one line from a helper's stdout: it has done what it says it did. */
@@ -721,8 +728,13 @@ static void test_no_waiter_starves(void) {
 }
 
 /* The hand-off itself: a waiter in another process that has waited ~1 ms
- * asks for it (bit 62 of the owner word); the next release then gives it the
- * lock, so the releasing thread cannot take it straight back. */
+ * and then loses a race for the lock (it is woken by a release and finds the
+ * lock taken again) asks for it (bit 62 of the owner word); the next release
+ * then gives it the lock, so the releasing thread cannot take it straight
+ * back. The lost race is made certain: the waiter is stopped (SIGSTOP) while
+ * this thread releases and retakes the lock, and continued once it has
+ * waited over 1 ms; its restarted sleep returns at once (the futex word
+ * moved), it finds the lock held, and asks. */
 static void test_hand_off_after_a_millisecond(void) {
   char name[64];
   make_name(name, sizeof name, "hand-off");
@@ -734,6 +746,16 @@ static void test_hand_off_after_a_millisecond(void) {
     CHECK_EQ(lock_acquire(lock, LOCK_WAIT_FOREVER), LOCK_OK);
     const char *args[] = {"try", name, "-1", NULL};
     pid_t waiter = spawn_helper(args, NULL, NULL);
+    while (__atomic_load_n(&object->sleepers, __ATOMIC_SEQ_CST) == 0) sched_yield();
+    const int64_t waiting_since = now_ns(); /* the waiter started before this */
+    CHECK_EQ(kill(waiter, SIGSTOP), 0);
+    int wait_status = 0;
+    CHECK_EQ(waitpid(waiter, &wait_status, WUNTRACED), waiter);
+    CHECK(WIFSTOPPED(wait_status));
+    CHECK_EQ(lock_release(lock), LOCK_OK);
+    CHECK_EQ(lock_acquire(lock, 0), LOCK_OK); /* the race the waiter loses */
+    while (now_ns() - waiting_since < 2000000) sched_yield();
+    CHECK_EQ(kill(waiter, SIGCONT), 0);
     while (!(__atomic_load_n(&object->owner, __ATOMIC_SEQ_CST) >> 62 & 1)) sched_yield();
     CHECK_EQ(lock_release(lock), LOCK_OK);
     /* Handed off (reserved), held by the waiter, or left by it on exit. */
