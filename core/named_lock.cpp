@@ -379,6 +379,8 @@ void wake_sleepers(SharedLock& shared, int how_many) noexcept {
 // holder (a process, or the thread a hand-off was reserved for) is proved
 // gone, it counts a notice in the handle's `deaths` and wakes every sleeper,
 // and a waiter that sees a new notice probes the holder itself (attempt()).
+// It also wakes them if the lock is free or reserved, since a releaser that
+// dies between its CAS and its wake-up would leave them asleep.
 // After idle_after_ticks ticks with no sleeper at all it sleeps on
 // `watcher_state` until a waiter wakes it: a process that waits on nothing
 // costs nothing. The watcher blocks every signal, so that it never runs a
@@ -396,14 +398,20 @@ pthread_mutex_t watch_mutex = PTHREAD_MUTEX_INITIALIZER;
 NamedLocal* watch_list = nullptr;  // under watch_mutex
 std::atomic<std::uint32_t> watcher_state{watcher_none};
 
-// Whether the lock's holder, or the thread it is reserved for, is proved gone.
-bool holder_proved_gone(const SharedLock& shared) noexcept {
+enum class Look { nothing, wake, holder_gone };
+
+// What the watcher does for a lock its process waits on: tell the waiters
+// that the holder (or the thread the lock is reserved for) is proved gone;
+// or only wake them, when the lock is free or reserved -- a releaser may
+// have died between its CAS and its wake-up, which would otherwise leave
+// them asleep (at worst a spurious wake-up per tick); or nothing.
+Look look_at(const SharedLock& shared) noexcept {
   const std::uint64_t seen = shared.owner.load(std::memory_order_seq_cst);
-  if (seen == 0) return false;
-  if (seen & reserved_bit) return thread_gone(seen & task_mask);
+  if (seen == 0) return Look::wake;
+  if (seen & reserved_bit) return thread_gone(seen & task_mask) ? Look::holder_gone : Look::wake;
   const std::uint64_t task = seen & task_mask;
-  if (task == named_lock_self.load(std::memory_order_relaxed)) return false;  // we are alive
-  return process_gone(task);
+  if (task == named_lock_self.load(std::memory_order_relaxed)) return Look::nothing;  // alive
+  return process_gone(task) ? Look::holder_gone : Look::nothing;
 }
 
 // One look at every watched handle; true if any has a sleeper.
@@ -413,10 +421,9 @@ bool watch_once(bool check) noexcept {
   for (NamedLocal* local = watch_list; local; local = local->next) {
     if (local->sleepers.load(std::memory_order_seq_cst) == 0) continue;
     any = true;
-    if (check && holder_proved_gone(*local->shared)) {
-      local->deaths.fetch_add(1, std::memory_order_seq_cst);
-      wake_sleepers(*local->shared, INT32_MAX);
-    }
+    const Look look = check ? look_at(*local->shared) : Look::nothing;
+    if (look == Look::holder_gone) local->deaths.fetch_add(1, std::memory_order_seq_cst);
+    if (look != Look::nothing) wake_sleepers(*local->shared, INT32_MAX);
   }
   pthread_mutex_unlock(&watch_mutex);
   return any;

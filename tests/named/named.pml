@@ -16,9 +16,20 @@
  *   later probe, a live one never (what /proc gives, by the rule in
  *   docs/named-locks.md). Probes may happen at any time: the real code probes
  *   only at some of those times, a subset of the behaviours checked here.
- * - The clock is nondeterminism: any sleep may time out (they are bounded),
- *   a waiter may ask for a hand-off at any time (it asks after 1 ms), and it
- *   may give up (a timeout) at any time.
+ * - The clock is nondeterminism: a waiter may ask for a hand-off whenever it
+ *   has found the lock taken (it asks after 1 ms), and a timed waiter may
+ *   give up (its deadline) at any time. Each acquire is a waiter forever or a
+ *   timed one, chosen at random.
+ * - Sleeps: a waiter forever sleeps until wake_seq moves, with no timeout
+ *   (a lost wake-up leaves it asleep, and Spin reports the run as an invalid
+ *   end state). Each process has a watcher (Watcher below), which lives and
+ *   dies with it: while its process has a waiter, and the holder (or the
+ *   thread a hand-off is reserved for) is dead, it may record a notice and
+ *   move wake_seq; a waiter that sees a notice probes. It also moves
+ *   wake_seq while the lock is free or reserved (a releaser may have died
+ *   between its CAS and its wake). With -DNO_WATCHER the
+ *   model is the fallback for a process whose watcher could not start: no
+ *   watcher, and every sleep may also run out (a bounded sleep).
  * - Memory order is not modelled (Spin is sequentially consistent; the code
  *   uses sequentially consistent operations on every shared word).
  *
@@ -30,9 +41,9 @@
  *   only then; a hand-off is claimed only by the thread it was made to;
  * - no live holder is left at the end, and every survivor finishes.
  *
- * CTest checks 2 processes x 2 and x 3 rounds. Larger, by hand (25 million
- * states, minutes; errors: 0 when written):
- *   spin -DPROCS=3 -DITERATIONS=1 -a named.pml && cc -O2 -DSAFETY -DMEMLIM=4096 \
+ * CTest checks 2 processes x 1 and x 2 rounds with the watchers, and 2 x 2
+ * with -DNO_WATCHER. Larger, by hand (hours; run it on a big machine):
+ *   spin -DPROCS=3 -DITERATIONS=1 -a named.pml && cc -O2 -DSAFETY -DMEMLIM=16384 \
  *     -o pan pan.c && ./pan -m300000
  */
 
@@ -53,8 +64,25 @@ bool reserved = false; /* the lock is handed to thread `owner`, unclaimed */
 bool want = false;     /* a starving waiter asked for a hand-off */
 /* The other shared words. */
 byte hand_off = 0;     /* 0, or the thread asking for a hand-off */
-bit wake_seq = 0;      /* the futex word; only "it moved" matters: kept mod 2 */
+/* The futex word wake_seq: only "it moved since this waiter read it"
+ * matters, so each process has a bit, cleared when it reads the word and set
+ * by every move (a counter kept mod 2 would let two moves cancel out). */
+bool moved[PROCS + 1];
+inline move_wake_seq() {
+  atomic {
+    target = 1;
+    do
+    :: target <= PROCS -> moved[target] = true; target++
+    :: target > PROCS -> break
+    od;
+    target = 0
+  }
+}
 byte sleepers = 0;
+/* Per process, in its own memory: a thread waiting (NamedLocal::sleepers) and
+ * a notice from its watcher not yet seen (NamedLocal::deaths). */
+bool sleeping[PROCS + 1];
+bool notice[PROCS + 1];
 
 /* Ghosts. */
 bool alive[PROCS + 1];
@@ -69,18 +97,20 @@ inline take_over_check(victim) {
 proctype Process(byte p) {
   byte i = 0;
   byte status;
-  bit seq;
   byte seen_owner;
   bool seen_reserved, seen_want;
   byte target;
   bool requested;
   bool done;
+  bool forever;
+  bool probe;
 
   {
   do
   :: i < ITERATIONS ->
      requested = false;
      done = false;
+     if :: forever = true :: forever = false fi;
      /* ---- acquire: the inline CAS 0 -> me ---- */
      atomic { if :: owner == 0 -> owner = p; status = OK; done = true :: else -> skip fi };
      if
@@ -88,9 +118,16 @@ proctype Process(byte p) {
      :: else -> skip
      fi;
      sleepers++;
+     sleeping[p] = true;
 wait:
      target = 0;
-     seq = wake_seq;
+     moved[p] = false;  /* seq = wake_seq */
+     /* a probe when the watcher left a notice; otherwise maybe (every
+      * poll_ns, at the deadline) */
+     if
+     :: notice[p] -> probe = true; notice[p] = false
+     :: else -> if :: probe = true :: probe = false fi
+     fi;
      /* attempt(): read the owner word, decide, CAS */
      atomic { seen_owner = owner; seen_reserved = reserved; seen_want = want };
      if
@@ -112,7 +149,7 @@ wait:
         fi
      :: seen_owner != 0 && !seen_reserved ->
         if
-        :: !alive[seen_owner] ->  /* a probe: proof of death */
+        :: probe && !alive[seen_owner] ->  /* a probe: proof of death */
            atomic {
              if
              :: owner == seen_owner && reserved == seen_reserved && want == seen_want ->
@@ -121,12 +158,13 @@ wait:
              :: else -> skip
              fi
            }
-        :: true -> skip  /* no probe this time */
+        :: else -> skip  /* no probe, or no proof */
         fi
      fi;
      if
      :: done ->
         sleepers--;
+        sleeping[p] = false;
         if :: requested -> atomic { if :: hand_off == p -> hand_off = 0 :: else -> skip fi } :: else -> skip fi;
         goto critical
      :: else -> skip
@@ -147,12 +185,15 @@ wait:
         atomic { if :: owner != 0 && !reserved && !want -> want = true :: else -> skip fi }
      :: else -> skip
      fi;
-     /* sleep until wake_seq moves, or a bounded sleep runs out; or give up */
+     /* sleep until wake_seq moves; a timed waiter may give up instead */
      if
-     :: wake_seq != seq -> goto wait
-     :: true -> goto wait                 /* the sleep ran out */
-     :: true ->                           /* the deadline: one last attempt was made; leave */
+     :: moved[p] -> goto wait
+#ifdef NO_WATCHER
+     :: true -> goto wait                 /* a bounded sleep ran out */
+#endif
+     :: !forever ->                       /* the deadline: one last attempt was made; leave */
         sleepers--;
+        sleeping[p] = false;
         if
         :: requested ->
            atomic { if :: hand_off == p -> hand_off = 0 :: else -> skip fi };
@@ -170,7 +211,7 @@ wait:
         fi
      fi;
 critical:
-     seq = 0; target = 0; seen_owner = 0; seen_reserved = false; seen_want = false;
+     target = 0; seen_owner = 0; seen_reserved = false; seen_want = false;
      /* Mutual exclusion among the living; a dead holder's critical section
       * is always reported. */
      assert(in_cs == 0 || (!alive[in_cs] && status == OWNERDEAD));
@@ -185,7 +226,7 @@ critical:
        fi
      };
      if
-     :: !done -> if :: sleepers != 0 -> wake_seq = 1 - wake_seq :: else -> skip fi
+     :: !done -> if :: sleepers != 0 -> move_wake_seq() :: else -> skip fi
      :: else ->
         /* release_contended: snapshot, maybe read the request, CAS */
 retry:  atomic { seen_owner = owner; seen_reserved = reserved; seen_want = want };
@@ -205,12 +246,12 @@ retry:  atomic { seen_owner = owner; seen_reserved = reserved; seen_want = want 
           :: else -> goto retry
           fi
         };
-        wake_seq = 1 - wake_seq   /* wake one, or all for a hand-off */
+        move_wake_seq()   /* wake one, or all for a hand-off */
      fi;
      i++;
 next:
-     seq = 0; target = 0; seen_owner = 0; seen_reserved = false; seen_want = false;
-     status = OK; requested = false; done = false
+     target = 0; seen_owner = 0; seen_reserved = false; seen_want = false;
+     status = OK; requested = false; done = false; forever = false; probe = false
   :: i == ITERATIONS -> break
   od
   } unless { !alive[p] };
@@ -220,6 +261,28 @@ next:
   :: else -> finished++
   fi
 }
+
+#ifndef NO_WATCHER
+/* Process p's watcher thread: while p has a waiter, it notices a dead holder
+ * (or a hand-off reserved for a dead thread), leaves a notice and wakes every
+ * sleeper; and it wakes them when the lock is free or reserved, in case the
+ * releaser died between its CAS and its wake. It dies with its process. */
+proctype Watcher(byte p) {
+  byte target;
+end:
+  do
+  :: atomic {
+       /* (!moved[p]: a move matters to p only after p has read wake_seq) */
+       alive[p] && sleeping[p] && !moved[p] && (owner == 0 || reserved || !alive[owner]) ->
+       if
+       :: owner != 0 && !alive[owner] -> notice[p] = true
+       :: else -> skip  /* a wake-up a releaser may have died before making */
+       fi
+     };
+     move_wake_seq()
+  od
+}
+#endif
 
 /* Kills process 1 at any moment, or never. */
 proctype Killer() {
@@ -242,6 +305,13 @@ init {
     :: p <= PROCS -> run Process(p); p++
     :: p > PROCS -> break
     od;
+#ifndef NO_WATCHER
+    p = 1;
+    do
+    :: p <= PROCS -> run Watcher(p); p++
+    :: p > PROCS -> break
+    od;
+#endif
     run Killer()
   }
   /* Every survivor finishes, and none is left holding the lock. */
