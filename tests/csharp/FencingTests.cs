@@ -23,6 +23,13 @@ public class FencingTests
 {
     private static string EtcdName(string what)
     {
+        // lock_open loads libpolylock-etcd.so.1 by its SONAME: one already loaded by path
+        // (POLYLOCK_ETCD_LIBRARY, the build's) is the one it gets.
+        string? library = Environment.GetEnvironmentVariable("POLYLOCK_ETCD_LIBRARY");
+        if (!string.IsNullOrEmpty(library))
+        {
+            System.Runtime.InteropServices.NativeLibrary.Load(library);
+        }
         string file = Environment.GetEnvironmentVariable("POLYLOCK_ETCD_ENDPOINTS_FILE")!;
         string endpoints = File.ReadAllLines(file)[0].Trim();
         return $"etcd://{endpoints}/test-cs-{Environment.ProcessId}-{what}";
