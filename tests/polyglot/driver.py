@@ -376,9 +376,12 @@ def main():
         entry = by_language.setdefault(worker.language, [0, 0, 0])
         entry[0] += slot_values[worker.slot]
         entry[1] += int((worker.result() or {}).get("ownerdead", 0))
-    summary = "; ".join("%s: %d increments, %d released for others, %d victims killed" % (
-        language, by_language.get(language, [0])[0], released.get(language, 0),
-        kills_by_language.get(language, 0) + 1) for language in launchers)
+    summary = "; ".join(
+        "%s: %d increments, %d owner-died answers to its hammers, %d released for others, "
+        "%d victims killed" % (
+            language, by_language.get(language, [0])[0], by_language.get(language, [0, 0])[1],
+            released.get(language, 0), kills_by_language.get(language, 0) + 1)
+        for language in launchers)
     print("polyglot: %s store, lock %s" % (args.store, lock))
     print("polyglot: count %d = sum of %d slots; %s" % (count, len(workers), summary))
     print("polyglot: %d kills (%d while named as holder), %d owner-died answers, "
