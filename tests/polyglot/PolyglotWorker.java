@@ -256,6 +256,17 @@ public final class PolyglotWorker {
       worker.victim(args[5].equals("both"));
     } else if (role.equals("releaser")) {
       worker.releaser();
+    } else if (role.equals("hold")) {
+      worker.enter(false);
+      worker.store.put("holder", 1 + worker.slot);
+      System.out.println("held");
+      System.out.flush();
+      Thread.sleep(Long.MAX_VALUE); // until killed
+    } else if (role.equals("wait-once")) {
+      System.out.println("waiting");
+      System.out.flush();
+      worker.enter(false);
+      worker.lock.unlock();
     } else {
       System.exit(2);
     }

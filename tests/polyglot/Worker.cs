@@ -293,6 +293,19 @@ internal sealed class Worker
             case "releaser":
                 worker.Releaser();
                 break;
+            case "hold":
+                worker.Enter(false);
+                worker._store.Put("holder", 1 + worker._slot);
+                Console.WriteLine("held");
+                Console.Out.Flush();
+                Thread.Sleep(Timeout.Infinite);  // until killed
+                break;
+            case "wait-once":
+                Console.WriteLine("waiting");
+                Console.Out.Flush();
+                worker.Enter(false);
+                worker._lock.Exit();
+                break;
             default:
                 return 2;
         }

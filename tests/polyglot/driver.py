@@ -6,7 +6,9 @@
               [--csharp DOTNET WORKER_DLL] [--hammers H] [--increments N]
               [--kills K] [--seed S]
 
-Every language given runs H hammers (N increments each, alternately blocking and
+First, for each language, a holder of another language is SIGKILLed while a
+waiter of that language waits: the waiter must be told the owner died, its
+language's way. Then every language given runs H hammers (N increments each, alternately blocking and
 timed acquires), one releaser and one victim at a time; a language not given is
 skipped, and the first line says which. store.md says what each worker does. The
 driver SIGKILLs a victim K times, each time at a random point (half of the kills
@@ -149,6 +151,20 @@ class Worker:
             return None
         return dict(pair.split("=") for pair in lines[-1].split()[1:])
 
+    def says(self, line, timeout_s):
+        """Waits (at most timeout_s) until the worker printed `line`; False if it
+        exited or did not say it in time."""
+        until = time.monotonic() + timeout_s
+        while time.monotonic() < until:
+            self.out.flush()
+            self.out.seek(0)
+            if line in self.out.read().splitlines():
+                return True
+            if self.process.poll() is not None:
+                return False
+            time.sleep(0.01)
+        return False
+
     def stderr(self):
         self.err.flush()
         self.err.seek(0)
@@ -221,6 +237,42 @@ def main():
         return worker
 
     started = time.monotonic()
+    failures = []
+
+    # Owner death in every language: each in turn waits while a holder of another
+    # language is killed; its acquire must take the lock with owner-died (its
+    # language's way) and name the dead holder. The waiter is given a moment to
+    # block first; one that arrives after the kill must be told just the same.
+    languages = list(launchers)
+    for turn, language in enumerate(languages):
+        holder = start(languages[(turn + 1) % len(languages)], "hold")
+        if not holder.says("held", 120):
+            failures.append("%s never held the lock:\n%s" % (holder.name(), holder.stderr()))
+            holder.process.kill()
+            break
+        waiter = start(language, "wait-once")
+        if not waiter.says("waiting", 120):
+            failures.append("%s never waited:\n%s" % (waiter.name(), waiter.stderr()))
+        time.sleep(0.3)
+        holder.process.send_signal(signal.SIGKILL)
+        holder.process.wait()
+        holder.killed = holder.killed_holding = True
+        try:
+            waiter.process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            waiter.process.kill()
+            waiter.process.wait()
+        told = int((waiter.result() or {}).get("ownerdead", 0))
+        if waiter.process.returncode != 0 or told != 1:
+            failures.append("%s: exit status %s, %d owner-died answers after %s was killed "
+                            "holding the lock (expected 1):\n%s" % (
+                                waiter.name(), waiter.process.returncode, told, holder.name(),
+                                waiter.stderr()))
+        else:
+            print("polyglot: %s killed holding; the %s waiter was told the owner died" % (
+                holder.language, language), flush=True)
+    deaths = len(workers) // 2
+
     releasers = {language: start(language, "releaser") for language in launchers}
     hammers = []
     for language in launchers:
@@ -237,8 +289,6 @@ def main():
                 str(args.increments), "timed" if h % 2 and args.waits == "both" else "forever",
                 str(args.handoff_every), ",".join(others[turn:] + others[:turn])]))
     victims = {language: start(language, "victim", [args.waits]) for language in launchers}
-
-    failures = []
 
     def overdue():
         return time.monotonic() - started > DEADLINE_S
@@ -359,8 +409,9 @@ def main():
             failures.append("%s was killed holding the lock, but nobody was told "
                             "the owner died" % worker.name())
     owner_dead = field("owner_dead")
-    if owner_dead > kills + len(victims):
-        failures.append("%d owner-died answers for %d kills" % (owner_dead, kills + len(victims)))
+    if owner_dead > kills + len(victims) + deaths:
+        failures.append("%d owner-died answers for %d kills" % (
+            owner_dead, kills + len(victims) + deaths))
     handoffs = sum(int((w.result() or {}).get("handoffs", 0)) for w in hammers)
     released = {language: int((r.result() or {}).get("released", 0))
                 for language, r in releasers.items()}
@@ -377,17 +428,18 @@ def main():
         entry[0] += slot_values[worker.slot]
         entry[1] += int((worker.result() or {}).get("ownerdead", 0))
     summary = "; ".join(
-        "%s: %d increments, %d owner-died answers to its hammers, %d released for others, "
+        "%s: %d increments, %d owner-died answers to its workers, %d released for others, "
         "%d victims killed" % (
             language, by_language.get(language, [0])[0], by_language.get(language, [0, 0])[1],
             released.get(language, 0), kills_by_language.get(language, 0) + 1)
         for language in launchers)
     print("polyglot: %s store, lock %s" % (args.store, lock))
     print("polyglot: count %d = sum of %d slots; %s" % (count, len(workers), summary))
-    print("polyglot: %d kills (%d while named as holder), %d owner-died answers, "
+    print("polyglot: %d kills (%d while named as holder) and %d in the owner-death rounds, "
+          "%d owner-died answers, "
           "%d half-done increments repaired, %d in flight at a kill; %d handed off"
-          % (kills + len(victims), killed_holding, owner_dead, field("repaired"), in_flight,
-             handoffs))
+          % (kills + len(victims), killed_holding, deaths, owner_dead, field("repaired"),
+             in_flight, handoffs))
     store.close()
     if failures:
         for failure in failures:

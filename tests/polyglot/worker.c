@@ -322,6 +322,17 @@ int main(int argc, char **argv) {
       const struct timespec tick = {0, 1000000};
       nanosleep(&tick, NULL);
     }
+  } else if (strcmp(role, "hold") == 0) {
+    enter(lock, 0);
+    put("holder", 1 + slot);
+    printf("held\n");
+    fflush(stdout);
+    for (;;) pause(); /* until killed */
+  } else if (strcmp(role, "wait-once") == 0) {
+    printf("waiting\n");
+    fflush(stdout);
+    enter(lock, 0);
+    if (lock_release(lock) != LOCK_OK) fail("lock_release failed");
   } else if (strcmp(role, "finish") == 0) {
     enter(lock, 0);
     if (lock_release(lock) != LOCK_OK) fail("lock_release failed");

@@ -164,6 +164,16 @@ def main(argv):
             if store.get("stop"):
                 break
             time.sleep(0.001)
+    elif role == "hold":
+        enter(False)
+        store.put("holder", 1 + slot)
+        print("held", flush=True)
+        while True:
+            time.sleep(3600)  # until killed
+    elif role == "wait-once":
+        print("waiting", flush=True)
+        enter(False)
+        lock.release()
     else:
         return 2
     print("RESULT " + " ".join("%s=%d" % item for item in stats.items()), flush=True)
