@@ -256,6 +256,38 @@ static PyObject *Lock_get_owner_died(PyObject *self, void *unused) {
   return PyBool_FromLong(((LockObject *)self)->owner_died);
 }
 
+/* ---- Fencing tokens (design.md §10) ----------------------------------------------- */
+
+/* lock_fence, in Python's words: the statuses mean what they mean elsewhere
+ * in this binding (named.c): a hold this handle does not have is the
+ * RuntimeError of release(), a kind without tokens the OSError(ENOTSUP) of
+ * Lock.open() on a platform without named locks. The token is read from the
+ * handle (no round trip), so the GIL stays held. */
+static PyObject *Lock_fencing_token(PyObject *self, PyObject *unused) {
+  (void)unused;
+  uint64_t token = 0;
+  const int status = lock_fence(((LockObject *)self)->lock, &token);
+  switch (status) {
+    case LOCK_OK:
+      return PyLong_FromUnsignedLongLong(token);
+    case LOCK_ENOTLOCKED:
+      PyErr_SetString(PyExc_RuntimeError, "fencing token of a lock this handle does not hold");
+      return NULL;
+    case LOCK_ENOTSUP: {
+      PyObject *error = PyObject_CallFunction(
+          PyExc_OSError, "is", ENOTSUP,
+          "fencing tokens are only for locks in a store shared by machines (etcd:// names)");
+      if (error) {
+        PyErr_SetObject((PyObject *)Py_TYPE(error), error);
+        Py_DECREF(error);
+      }
+      return NULL;
+    }
+    default:
+      return polylock_raise_status(status, errno);
+  }
+}
+
 static PyObject *Lock_repr(PyObject *self) {
   return PyUnicode_FromFormat("<%s %s object at %p>",
                               lock_locked(((LockObject *)self)->lock) == 1 ? "locked" : "unlocked",
@@ -318,6 +350,17 @@ static PyMethodDef Lock_methods[] = {
      "PermissionError for a name that is not ours to use, OSError otherwise.\n"
      "If the holder's process dies holding it, the next acquire() takes it and\n"
      "sets owner_died."},
+    {"fencing_token", Lock_fencing_token, METH_NOARGS,
+     "fencing_token($self, /)\n--\n\n"
+     "The fencing token of this handle's current hold of a lock served by etcd\n"
+     "(an 'etcd://' name): the etcd revision at which the hold was taken, an\n"
+     "int that only grows from one hold to the next. Pass it with every write\n"
+     "to the resource the lock guards, and let the resource refuse a token\n"
+     "lower than one it has seen: a holder whose lease expired unnoticed then\n"
+     "does no harm. RuntimeError if this handle does not hold the lock (a hold\n"
+     "through another Lock object has its own token); OSError with errno\n"
+     "ENOTSUP for a lock without tokens (Lock() and named locks of this\n"
+     "machine)."},
     {NULL, NULL, 0, NULL},
 };
 

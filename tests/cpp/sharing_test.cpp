@@ -1,5 +1,5 @@
 // polylock::Lock and C sharing one lock (from_handle, native_handle), and the
-// named-lock face (open, unlink, owner_dead).
+// named-lock face (open, unlink, owner_dead), and fencing_token where there is none.
 #include <polylock/lock.hpp>
 
 #include <gtest/gtest.h>
@@ -149,6 +149,35 @@ TEST(Named, ADeadHoldersLockIsTakenWithOwnerDeadThrownAndHeld) {
   EXPECT_TRUE(lock->locked());  // held by us now: repair, then unlock
   lock->unlock();
   std::scoped_lock held(*lock);  // and it is an ordinary lock again
+  polylock::Lock::unlink(name);
+}
+
+// Fencing tokens are for locks in a store shared by machines (tests/etcd
+// checks real ones): every other kind says LOCK_ENOTSUP, held or not.
+TEST(Fencing, LocksWithoutTokensThrowEnotsup) {
+  const auto status_of = [](const polylock::Lock& lock) {
+    try {
+      (void)lock.fencing_token();
+    } catch (const polylock::lock_error& error) {
+      return error.code().value();
+    }
+    return LOCK_OK;
+  };
+  polylock::Lock in_process;
+  EXPECT_EQ(status_of(in_process), LOCK_ENOTSUP);
+  {
+    std::scoped_lock held(in_process);
+    EXPECT_EQ(status_of(in_process), LOCK_ENOTSUP);
+  }
+  polylock::Lock moved = std::move(in_process);
+  EXPECT_EQ(status_of(in_process), LOCK_EINVAL);  // NOLINT(bugprone-use-after-move)
+  const std::string name = test_name("fence");
+  OPEN_OR_SKIP(named, name);
+  EXPECT_EQ(status_of(*named), LOCK_ENOTSUP);
+  {
+    std::scoped_lock held(*named);
+    EXPECT_EQ(status_of(*named), LOCK_ENOTSUP);
+  }
   polylock::Lock::unlink(name);
 }
 

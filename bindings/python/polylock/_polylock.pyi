@@ -39,6 +39,8 @@ class Lock:
     @classmethod
     def open(cls: Type[_L], name: str) -> _L:
         """The named lock `name`, shared by this user's processes; created if needed."""
+    def fencing_token(self) -> int:
+        """The token of this handle's hold of an etcd:// lock (only grows); RuntimeError if not held, OSError(ENOTSUP) for other kinds."""
     @property
     def handle(self) -> int:
         """The lock_t * address (borrowed: valid while this Lock lives)."""

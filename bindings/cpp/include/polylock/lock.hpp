@@ -152,6 +152,23 @@ class Lock {
   // may lock or unlock it before the caller acts on the answer.
   bool locked() const { return check(lock_locked(handle_)) == 1; }
 
+  // The fencing token of this handle's current hold (lock_fence), for a lock
+  // served by a store several machines share (an "etcd://" name): the etcd
+  // revision at which the hold was taken, a number that only grows from one
+  // hold to the next (docs/etcd.md, "Fencing tokens"). Pass it with every
+  // write to the guarded resource, which refuses a token lower than one it has
+  // seen. Unitless; no round trip. Throws lock_error with the status:
+  // LOCK_ENOTLOCKED when this handle does not hold the lock (another handle's
+  // hold has its own token), LOCK_ENOTSUP for a kind of lock without tokens
+  // (an in-process lock, a named lock of this machine), LOCK_EINVAL for a
+  // moved-from Lock. A stale holder (its lease expired unnoticed) still gets
+  // its old token: that is what the resource refuses.
+  std::uint64_t fencing_token() const {
+    std::uint64_t token = 0;
+    check(lock_fence(handle_, &token));
+    return token;
+  }
+
   // The C handle, borrowed: valid while this Lock lives. Pass it to C code,
   // or to another runtime's from_handle, which takes a reference of its own.
   lock_t* native_handle() const noexcept { return handle_; }

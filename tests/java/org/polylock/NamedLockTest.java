@@ -69,6 +69,20 @@ class NamedLockTest {
   }
 
   @Test
+  void aNamedLockHasNoFencingTokensHeldOrNot() throws IOException {
+    assumeNamedLocks();
+    String name = NAME_PREFIX + "-fence";
+    try (Lock lock = Lock.open(name)) {
+      assertThrows(UnsupportedOperationException.class, lock::fencingToken);
+      lock.lock();
+      assertThrows(UnsupportedOperationException.class, lock::fencingToken);
+      lock.unlock();
+    } finally {
+      Lock.unlink(name);
+    }
+  }
+
+  @Test
   void twoHandlesOnOneNameAreOneLock() throws IOException, InterruptedException {
     assumeNamedLocks();
     String name = NAME_PREFIX + "-two";
