@@ -5,6 +5,7 @@
  * own (with this process's pid), and removes them. No test measures time:
  * timeouts only bound waits that must fail, and loops count iterations. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -651,6 +652,62 @@ static void test_blocked_waiter_sees_owner_dead(void) {
   CHECK_EQ(lock_unlink(name), LOCK_OK);
 }
 
+/* The watcher thread (core/named_lock.cpp) that notices a dead holder for
+ * this process's waiters blocks every signal, so that it never runs a handler
+ * meant for the program's threads (a Python, JVM or .NET host's, say): its
+ * mask in /proc shows every catchable signal blocked. */
+static void test_watcher_blocks_signals(void) {
+  char name[64];
+  make_name(name, sizeof name, "watcher");
+  lock_t *lock = open_ok(name);
+  int to_child = -1, from_child = -1;
+  const char *holds[] = {"thread-holds", name, NULL};
+  pid_t holder = spawn_helper(holds, &to_child, &from_child);
+  await_line(from_child);
+  pthread_t waiter;
+  pthread_create(&waiter, NULL, take_in_thread, lock);
+  /* The watcher is started before the waiter's first sleep. */
+  unsigned long long blocked = 0;
+  int found = 0;
+  for (long spins = 0; !found && spins < 100000000L; ++spins) {
+    DIR *tasks = opendir("/proc/self/task");
+    CHECK(tasks != NULL);
+    if (!tasks) break;
+    for (struct dirent *task; !found && (task = readdir(tasks)) != NULL;) {
+      char path[300], text[4096];
+      snprintf(path, sizeof path, "/proc/self/task/%s/comm", task->d_name);
+      FILE *comm = fopen(path, "r");
+      if (!comm) continue;
+      const int named = fgets(text, sizeof text, comm) && strcmp(text, "polylock-watch\n") == 0;
+      fclose(comm);
+      if (!named) continue;
+      snprintf(path, sizeof path, "/proc/self/task/%s/status", task->d_name);
+      FILE *status = fopen(path, "r");
+      CHECK(status != NULL);
+      while (status && fgets(text, sizeof text, status))
+        if (sscanf(text, "SigBlk: %llx", &blocked) == 1) found = 1;
+      if (status) fclose(status);
+    }
+    closedir(tasks);
+    if (!found) sched_yield();
+  }
+  CHECK(found);
+  const int catchable[] = {SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM,
+                           SIGTERM, SIGCHLD, SIGCONT, SIGPROF, SIGWINCH, SIGRTMIN, SIGRTMAX};
+  for (size_t i = 0; i < sizeof catchable / sizeof *catchable; ++i)
+    CHECK((blocked >> (catchable[i] - 1)) & 1);
+  kill(holder, SIGKILL);
+  void *result = NULL;
+  pthread_join(waiter, &result);
+  CHECK_EQ((intptr_t)result, LOCK_OWNERDEAD);
+  CHECK_EQ(lock_release(lock), LOCK_OK);
+  CHECK_EQ(exit_status(holder), 128 + SIGKILL);
+  close(to_child);
+  close(from_child);
+  lock_free(lock);
+  CHECK_EQ(lock_unlink(name), LOCK_OK);
+}
+
 /* ---- waiting ---------------------------------------------------------------- */
 
 static int stop_count;
@@ -833,6 +890,7 @@ static const struct {
     {"thread_exit_keeps_it_held", test_thread_exit_keeps_it_held},
     {"leader_exit_and_zombie", test_leader_exit_and_zombie},
     {"blocked_waiter_sees_owner_dead", test_blocked_waiter_sees_owner_dead},
+    {"watcher_blocks_signals", test_watcher_blocks_signals},
     {"interruptible", test_interruptible},
     {"no_waiter_starves", test_no_waiter_starves},
     {"hand_off_after_a_millisecond", test_hand_off_after_a_millisecond},
