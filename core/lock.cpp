@@ -15,10 +15,11 @@
 // * has_parked_bit is changed only under the lock's bucket lock, and there it
 //   says exactly whether the bucket holds a waiter of this lock.
 // * A thread that cannot take the lock spins briefly (only while nobody is
-//   parked), then takes the bucket lock and, in this order: takes the lock if
-//   it is free; sets has_parked_bit with a CAS unless it is set already (the
-//   lock word's only extra read-modify-write, and only for the first waiter);
-//   appends its Waiter; drops the bucket lock and sleeps on Waiter::signal.
+//   parked), then takes the bucket lock and, in one CAS loop, takes the lock
+//   if it is free or sets has_parked_bit unless it is set already (the lock
+//   word's only extra read-modify-write, and only for the first waiter);
+//   then appends its Waiter, drops the bucket lock and sleeps on
+//   Waiter::signal.
 // * A release whose CAS from held_word fails (has_parked_bit is set) takes
 //   the bucket lock. There the word is locked_bit | has_parked_bit and
 //   nothing else can change it: every CAS outside the bucket lock needs
@@ -339,16 +340,13 @@ Acquired Lock::acquire_slow(std::int64_t timeout_ns, StopFn stop, void* context)
 
     Bucket& bucket = bucket_of(this);
     lock_bucket(bucket);
-    if (try_acquire_slow()) {  // freed while we took the bucket lock
-      unlock_bucket(bucket);
-      return Acquired::yes;
-    }
     if (stop && interrupts_.load(std::memory_order_relaxed) != interrupts_seen) {
       unlock_bucket(bucket);  // an interrupt this waiter could not see: ask first
       ask_stop = true;
       continue;
     }
-    // From here on a release must come through the bucket lock and will find
+    // Takes the lock if it came free while we took the bucket lock. Else,
+    // from here on a release must come through the bucket lock and will find
     // this waiter: has_parked_bit is set before the bucket lock is dropped.
     if (mark_parked()) {
       unlock_bucket(bucket);
