@@ -414,7 +414,8 @@ bool Lock::release_slow() noexcept {
   state_.store((hand_off ? locked_bit : 0) | (more ? has_parked_bit : 0),
                std::memory_order_release);
   // From here on the lock may be freed by its new owner: only the bucket
-  // (static) and the waiter (which cannot leave before this store) are ours.
+  // (static) and the waiter (which cannot leave before its signal is
+  // written, under this bucket lock) are still ours to touch.
   std::atomic<std::uint32_t>& signal = waiter->signal;
   signal.store(hand_off ? handed_off : woken, std::memory_order_release);
   unlock_bucket(bucket);
