@@ -1,28 +1,45 @@
-// polylock core — the lock's slow paths.
+// polylock core — the lock's slow paths and the parking lot they queue in.
 //
 // The protocol, in the words of the state bits (lock.hpp):
 //
 // * Acquire sets locked_bit with a CAS. A newcomer may take a free lock ahead
 //   of parked waiters ("barging"): that keeps the uncontended path one CAS and
 //   lets a running thread use the lock while a woken one is still waking up.
-// * A thread that cannot take the lock spins briefly, then takes the queue
-//   guard (queue_bit), appends a Waiter to the FIFO queue, sets
-//   has_waiters_bit and sleeps on its own Waiter::signal.
-// * A release that sees has_waiters_bit (or the guard held) takes the guard,
-//   unlinks the head waiter and marks it `pending` (so a waiter that times out
-//   knows it has left the queue already). Then, in the same atomic step that
-//   drops the guard, it either clears locked_bit (the waiter is `woken` and
-//   retries, and may lose to a barger) or, when the waiter has waited for
-//   fair_after_ns, keeps it set: ownership is `handed_off` straight to the
-//   waiter, so the releasing thread cannot take the lock back at once. That
-//   is the eventual fairness: nobody waits much longer than 1 ms while the lock
-//   keeps being released.
-// * Whoever holds the guard knows that locked_bit cannot be cleared under it:
-//   the fast release needs the state to be exactly locked_bit, and the slow
-//   one takes the guard. So a release under the guard can tell a double
-//   release (an error that changes nothing) from a real one.
-// * After the step that drops the guard, a release touches only the waiter it
-//   chose, never the lock: the new owner may free the lock at once.
+// * Waiters queue off the lock word, in the parking lot: a fixed table of
+//   buckets, the lock's bucket chosen by a hash of its address, each bucket a
+//   small lock of its own (bucket_lock) and a list of waiters of every lock
+//   that hashes there, in the order each lock's waiters first parked. This
+//   is the design of WebKit's ParkingLot (and of Rust's parking_lot and
+//   CPython's Python/parking_lot.c): the queue's guard no longer lives in the
+//   lock word, so the lock word sees no guard traffic at all.
+// * has_parked_bit is changed only under the lock's bucket lock, and there it
+//   says exactly whether the bucket holds a waiter of this lock.
+// * A thread that cannot take the lock spins briefly (only while nobody is
+//   parked), then takes the bucket lock and, in one CAS loop, takes the lock
+//   if it is free or sets has_parked_bit unless it is set already (the lock
+//   word's only extra read-modify-write, and only for the first waiter);
+//   then appends its Waiter, drops the bucket lock and sleeps on
+//   Waiter::signal.
+// * A release whose CAS from held_word fails (has_parked_bit is set) takes
+//   the bucket lock. There the word is locked_bit | has_parked_bit and
+//   nothing else can change it: every CAS outside the bucket lock needs
+//   locked_bit clear or the word exactly held_word. So one plain store gives
+//   the lock back: it unlinks the first waiter of this lock and stores either
+//   has_parked_bit (if more wait) alone -- the lock is free, the waiter is
+//   `woken` and retries, and may lose to a barger -- or, when the waiter has
+//   waited for fair_after_ns, locked_bit as well: ownership is `handed_off`
+//   straight to the waiter, so the releasing thread cannot take the lock back
+//   at once. That is the eventual fairness: nobody waits much longer than
+//   1 ms while the lock keeps being released.
+// * The release writes the waiter's final signal under the bucket lock and
+//   wakes it after dropping the bucket lock. It never touches the lock after
+//   its store (the new owner may free it at once), and the wake never reads
+//   the waiter's word (the waiter may have seen its signal and returned).
+// * A waiter that leaves on its own (a timeout, or a disturbance of an
+//   interruptible wait) takes the bucket lock: if a release has unlinked it
+//   first, it takes what that release gave; otherwise it unlinks itself and,
+//   if it was its lock's last waiter, clears has_parked_bit (a fetch_and: a
+//   barger may set locked_bit meanwhile).
 // * A stop function is asked only while its thread is out of the queue and
 //   holds nothing: before the first sleep, and after a disturbance (a signal
 //   handler ran, or interrupt()) has taken the waiter out of the queue. So
@@ -31,12 +48,23 @@
 //   that is suspended in its stop function. A waiter that carries on queues
 //   again in the order of its first park, keeping its place and its age for
 //   the hand-off.
+// * fork(): a child inherits the parking lot as it was, bucket locks held by
+//   threads that are gone and waiters that will never wake. A handler
+//   registered with pthread_atfork at the first park empties every bucket in
+//   the child, as CPython's _PyParkingLot_AfterFork does; lock_reinit then
+//   makes each lock the child uses free. A lock the child did not reinit may
+//   keep a has_parked_bit with no waiter behind it: its next release finds
+//   no waiter and clears the bit.
 #include "lock.hpp"
 
 #include "wait.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+#endif
+#if !defined(_WIN32)
+#include <pthread.h>
+#define POLYLOCK_HAS_FORK 1
 #endif
 
 namespace polylock::core {
@@ -56,22 +84,9 @@ constexpr int spin_limit = 10;
 enum Signal : std::uint32_t {
   parked = 0,       // queued and sleeping
   interrupted = 1,  // queued; lock_interrupt asks it to consult its stop function
-  pending = 2,      // unlinked by a release that has yet to say what it gives
-  woken = 3,        // unlinked; the lock was freed for it to try again
-  handed_off = 4,   // unlinked; it owns the lock now
+  woken = 2,        // unlinked by a release; the lock was freed for it to try again
+  handed_off = 3,   // unlinked by a release; it owns the lock now
 };
-
-}  // namespace
-
-// How a wait in the queue ended.
-enum class WaitEnd {
-  acquired,    // this waiter holds the lock (handed off to it, or taken)
-  woken,       // a release freed the lock for this waiter to try again
-  timed_out,   // the deadline passed; the waiter has left the queue
-  disturbed,   // an interruptible waiter was disturbed and has left the queue
-};
-
-namespace {
 
 inline void cpu_relax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
@@ -83,13 +98,130 @@ inline void cpu_relax() noexcept {
 
 }  // namespace
 
+// How a wait in the queue ended.
+enum class WaitEnd {
+  acquired,    // this waiter holds the lock (handed off to it, or taken)
+  woken,       // a release freed the lock for this waiter to try again
+  timed_out,   // the deadline passed; the waiter has left the queue
+  disturbed,   // an interruptible waiter was disturbed and has left the queue
+};
+
+// A thread waiting for a lock, on its own stack; linked into its lock's
+// bucket while queued. Every member but `signal` is read and written only
+// under the bucket lock (or by its thread while it is not queued).
 struct Waiter {
   std::atomic<std::uint32_t> signal{parked};
+  const Lock* key = nullptr;  // the lock it waits for
   Waiter* next = nullptr;
   Waiter* prev = nullptr;
   bool interruptible = false;
   std::int64_t parked_since = 0;  // set at the first park, kept across re-parks
 };
+
+namespace {
+
+// ---- the parking lot -------------------------------------------------------
+
+// One bucket: a lock of its own and the waiters of the locks that hash here.
+// The bucket lock is Drepper's futex mutex ("Futexes Are Tricky", mutex3):
+// 0 free, 1 held, 2 held and a thread may sleep on it.
+struct alignas(64) Bucket {
+  std::atomic<std::uint32_t> word{0};
+  Waiter* head = nullptr;  // guarded by word
+  Waiter* tail = nullptr;  // guarded by word
+};
+
+// A power of two. A fixed table, as CPython's (257 buckets): the library
+// allocates nothing outside lock_new and lock_open (design.md §2), and many
+// more locks than buckets only lengthen the lists a release walks. Constant-
+// initialised, so no guard and nothing of the C++ runtime.
+constexpr unsigned bucket_bits = 8;
+Bucket buckets[1u << bucket_bits];
+
+// Fibonacci hashing of the address: the top bits of a multiply by 2^64 / phi.
+Bucket& bucket_of(const Lock* lock) noexcept {
+  const auto key = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(lock));
+  return buckets[(key * 0x9E3779B97F4A7C15ull) >> (64 - bucket_bits)];
+}
+
+void lock_bucket(Bucket& bucket) noexcept {
+  std::uint32_t seen = 0;
+  if (bucket.word.compare_exchange_strong(seen, 1, std::memory_order_acquire,
+                                          std::memory_order_relaxed))
+    return;
+  // Held for a few dozen instructions: poll before sleeping.
+  if (spinning_pays()) {
+    for (int spins = 0; spins < spin_limit; ++spins) {
+      cpu_relax();
+      seen = bucket.word.load(std::memory_order_relaxed);
+      if (seen == 0 && bucket.word.compare_exchange_weak(seen, 1, std::memory_order_acquire,
+                                                         std::memory_order_relaxed))
+        return;
+    }
+  }
+  // Take it as 2 from here on: whoever holds it then wakes a sleeper on release.
+  if (seen != 2) seen = bucket.word.exchange(2, std::memory_order_acquire);
+  while (seen != 0) {
+    wait_on(bucket.word, 2, no_deadline);
+    seen = bucket.word.exchange(2, std::memory_order_acquire);
+  }
+}
+
+void unlock_bucket(Bucket& bucket) noexcept {
+  // wake_one never reads the word; the bucket is static in any case.
+  if (bucket.word.exchange(0, std::memory_order_release) == 2) wake_one(bucket.word);
+}
+
+// The first waiter of `lock` at or after `from`, under the bucket lock.
+Waiter* first_of(const Lock* lock, Waiter* from) noexcept {
+  while (from && from->key != lock) from = from->next;
+  return from;
+}
+
+void unlink(Bucket& bucket, Waiter& waiter) noexcept {
+  (waiter.prev ? waiter.prev->next : bucket.head) = waiter.next;
+  (waiter.next ? waiter.next->prev : bucket.tail) = waiter.prev;
+}
+
+// In the order of first park among the waiters of one lock: a newcomer goes
+// to the back, and a waiter that left to ask its stop function goes back to
+// its place. Waiters of other locks in the bucket keep their own order.
+void enqueue(Bucket& bucket, Waiter& waiter) noexcept {
+  Waiter* before = bucket.tail;
+  while (before && (before->key != waiter.key || before->parked_since > waiter.parked_since))
+    before = before->prev;
+  waiter.prev = before;
+  waiter.next = before ? before->next : bucket.head;
+  (waiter.next ? waiter.next->prev : bucket.tail) = &waiter;
+  (before ? before->next : bucket.head) = &waiter;
+}
+
+#if POLYLOCK_HAS_FORK
+// In a child of fork(): only the forking thread survives. Every waiter in the
+// lot belonged to another thread (the forking one was not waiting), and a
+// bucket lock may be held by a thread that is gone, mid-change.
+void empty_parking_lot() noexcept {
+  for (Bucket& bucket : buckets) {
+    bucket.head = bucket.tail = nullptr;
+    bucket.word.store(0, std::memory_order_relaxed);
+  }
+}
+
+std::atomic<bool> fork_handler_registered{false};
+
+// At the first park, when the lot first holds anything worth emptying.
+void register_fork_handler() noexcept {
+  if (fork_handler_registered.load(std::memory_order_relaxed)) return;
+  if (fork_handler_registered.exchange(true, std::memory_order_relaxed)) return;
+  pthread_atfork(nullptr, nullptr, empty_parking_lot);
+}
+#else
+void register_fork_handler() noexcept {}
+#endif
+
+}  // namespace
+
+// ---- the lock --------------------------------------------------------------
 
 bool Lock::try_acquire_contended(std::uint32_t seen) noexcept {
   while (!(seen & locked_bit)) {
@@ -100,6 +232,11 @@ bool Lock::try_acquire_contended(std::uint32_t seen) noexcept {
   return false;
 }
 
+// A load first: a held lock costs the slow path no read-modify-write.
+bool Lock::try_acquire_slow() noexcept {
+  return try_acquire_contended(state_.load(std::memory_order_relaxed));
+}
+
 // Spins only while nobody is parked, as WebKit's and CPython's locks do: once
 // threads sleep, the lock is busy for longer than a spin, and a spinner would
 // only burn a CPU to barge past the sleepers.
@@ -107,76 +244,46 @@ bool Lock::spin_for_unlock() noexcept {
   if (!spinning_pays()) return false;
   for (int i = 0; i < spin_limit; ++i) {
     const std::uint32_t seen = state_.load(std::memory_order_relaxed);
-    if (seen & has_waiters_bit) return false;
+    if (seen & has_parked_bit) return false;
     if (!(seen & locked_bit) && try_acquire_contended(seen)) return true;
     cpu_relax();
   }
   return false;
 }
 
-void Lock::lock_queue() noexcept {
+// Under the bucket lock, before a waiter queues: takes the lock if it is free
+// (true), else makes sure has_parked_bit is set (false). Relaxed: a release
+// reads the bit under the same bucket lock.
+bool Lock::mark_parked() noexcept {
   std::uint32_t seen = state_.load(std::memory_order_relaxed);
-  for (int spins = 0;;) {
-    if (!(seen & queue_bit)) {
-      if (state_.compare_exchange_weak(seen, seen | queue_bit, std::memory_order_acquire,
+  for (;;) {
+    if (!(seen & locked_bit)) {
+      if (state_.compare_exchange_weak(seen, seen | locked_bit, std::memory_order_acquire,
                                        std::memory_order_relaxed))
-        return;
-      continue;
+        return true;
+    } else if (seen & has_parked_bit) {
+      return false;
+    } else if (state_.compare_exchange_weak(seen, seen | has_parked_bit,
+                                            std::memory_order_relaxed)) {
+      return false;
     }
-    if (spins < spin_limit) {  // the guard is held for a few instructions only
-      ++spins;
-      cpu_relax();
-      seen = state_.load(std::memory_order_relaxed);
-      continue;
-    }
-    if (!(seen & queue_sleepers_bit)) {
-      if (!state_.compare_exchange_weak(seen, seen | queue_sleepers_bit,
-                                        std::memory_order_relaxed))
-        continue;
-      seen |= queue_sleepers_bit;
-    }
-    // Returns at once if any bit changed meanwhile; unlock_queue wakes us.
-    wait_on(state_, seen, no_deadline);
-    seen = state_.load(std::memory_order_relaxed);
   }
 }
 
-void Lock::unlock_queue(std::uint32_t set_bits, std::uint32_t clear_bits) noexcept {
-  const std::uint32_t clear = clear_bits | queue_bit | queue_sleepers_bit;
-  std::uint32_t seen = state_.load(std::memory_order_relaxed);
-  while (!state_.compare_exchange_weak(seen, (seen | set_bits) & ~clear,
-                                       std::memory_order_release, std::memory_order_relaxed)) {
+// Under the bucket lock: true if the waiter was still queued and has left;
+// false, with its final `signal`, if a release unlinked it first.
+bool Lock::leave_queue(Waiter& waiter, std::uint32_t& signal) noexcept {
+  Bucket& bucket = bucket_of(this);
+  lock_bucket(bucket);
+  signal = waiter.signal.load(std::memory_order_relaxed);
+  const bool queued = signal == parked || signal == interrupted;
+  if (queued) {
+    unlink(bucket, waiter);
+    if (!first_of(this, bucket.head))
+      state_.fetch_and(~has_parked_bit, std::memory_order_relaxed);
   }
-  // Every sleeper is woken because the bit that counted them is gone; the
-  // ones that lose the race set it again. wake_all never reads the word, so
-  // it is safe even if the lock has just been freed by its new owner.
-  if (seen & queue_sleepers_bit) wake_all(state_);
-}
-
-// In the order of first park: a newcomer goes to the back, and a waiter that
-// left to ask its stop function goes back to its place among the others.
-void Lock::enqueue(Waiter& waiter) noexcept {
-  Waiter* before = tail_;
-  while (before && before->parked_since > waiter.parked_since) before = before->prev;
-  waiter.prev = before;
-  waiter.next = before ? before->next : head_;
-  (waiter.next ? waiter.next->prev : tail_) = &waiter;
-  (before ? before->next : head_) = &waiter;
-}
-
-// Under the guard. Returns false if a release has unlinked the waiter already;
-// its final signal is then on the way.
-bool Lock::leave_queue(Waiter& waiter) noexcept {
-  lock_queue();
-  const std::uint32_t signal = waiter.signal.load(std::memory_order_relaxed);
-  if (signal != parked && signal != interrupted) {
-    unlock_queue(0, 0);
-    return false;
-  }
-  (waiter.prev ? waiter.prev->next : head_) = waiter.next;
-  (waiter.next ? waiter.next->prev : tail_) = waiter.prev;
-  unlock_queue(0, head_ ? 0 : has_waiters_bit);
-  return true;
+  unlock_bucket(bucket);
+  return queued;
 }
 
 // Sleeps until a release unlinks the waiter, or until the waiter leaves the
@@ -188,10 +295,6 @@ WaitEnd Lock::wait_in_queue(Waiter& waiter, std::int64_t deadline) noexcept {
     std::uint32_t signal = waiter.signal.load(std::memory_order_acquire);
     if (signal == handed_off) return WaitEnd::acquired;
     if (signal == woken) return WaitEnd::woken;
-    if (signal == pending) {  // the final signal is on its way
-      wait_on(waiter.signal, signal, no_deadline);
-      continue;
-    }
     WaitEnd leaving = WaitEnd::disturbed;
     if (signal == parked) {
       const WakeReason reason = wait_on(waiter.signal, parked, deadline);
@@ -201,23 +304,23 @@ WaitEnd Lock::wait_in_queue(Waiter& waiter, std::int64_t deadline) noexcept {
         continue;  // woken, spuriously, or by a signal this wait ignores
       }
     }
-    if (leave_queue(waiter)) return leaving;
-    // A release unlinked this waiter first: wait for what it gives.
-    while ((signal = waiter.signal.load(std::memory_order_acquire)) == pending)
-      wait_on(waiter.signal, pending, no_deadline);
+    if (leave_queue(waiter, signal)) return leaving;
+    // A release unlinked this waiter first; the bucket lock ordered its
+    // signal (and, for a hand-off, the critical sections before it) before us.
     if (signal == handed_off) return WaitEnd::acquired;
     // Woken as it left: a timed-out waiter tries once; a disturbed one goes
     // round, tries, and asks stop if it must wait -- the wake is not lost.
     if (leaving == WaitEnd::disturbed) return WaitEnd::disturbed;
-    return try_acquire() ? WaitEnd::acquired : WaitEnd::timed_out;
+    return try_acquire_slow() ? WaitEnd::acquired : WaitEnd::timed_out;
   }
 }
 
 Acquired Lock::acquire_slow(std::int64_t timeout_ns, StopFn stop, void* context) noexcept {
-  if (timeout_ns == 0) return try_acquire() ? Acquired::yes : Acquired::timed_out;
+  if (timeout_ns == 0) return try_acquire_slow() ? Acquired::yes : Acquired::timed_out;
   const std::int64_t deadline = timeout_ns < 0 ? no_deadline : deadline_after(timeout_ns);
 
   Waiter waiter;
+  waiter.key = this;
   waiter.interruptible = stop != nullptr;
   // interrupt() reaches queued waiters only. So that a stop request made
   // while this thread was not queued is heard all the same, stop is asked
@@ -226,7 +329,7 @@ Acquired Lock::acquire_slow(std::int64_t timeout_ns, StopFn stop, void* context)
   bool ask_stop = stop != nullptr;
   std::uint32_t interrupts_seen = 0;
   for (;;) {
-    if (try_acquire() || spin_for_unlock()) return Acquired::yes;
+    if (try_acquire_slow() || spin_for_unlock()) return Acquired::yes;
     if (ask_stop) {
       // Out of the queue and holding nothing: stop may even take this lock.
       ask_stop = false;
@@ -235,23 +338,25 @@ Acquired Lock::acquire_slow(std::int64_t timeout_ns, StopFn stop, void* context)
       continue;  // the lock may have come free while stop ran
     }
 
-    lock_queue();
-    const std::uint32_t seen = state_.load(std::memory_order_relaxed);
-    if (!(seen & locked_bit) && try_acquire_contended(seen)) {  // freed while we queued up
-      unlock_queue(0, 0);
-      return Acquired::yes;
-    }
+    Bucket& bucket = bucket_of(this);
+    lock_bucket(bucket);
     if (stop && interrupts_.load(std::memory_order_relaxed) != interrupts_seen) {
-      unlock_queue(0, 0);  // an interrupt this waiter could not see: ask first
+      unlock_bucket(bucket);  // an interrupt this waiter could not see: ask first
       ask_stop = true;
       continue;
     }
+    // Takes the lock if it came free while we took the bucket lock. Else,
+    // from here on a release must come through the bucket lock and will find
+    // this waiter: has_parked_bit is set before the bucket lock is dropped.
+    if (mark_parked()) {
+      unlock_bucket(bucket);
+      return Acquired::yes;
+    }
     if (waiter.parked_since == 0) waiter.parked_since = monotonic_now_ns();
     waiter.signal.store(parked, std::memory_order_relaxed);
-    enqueue(waiter);
-    // has_waiters_bit is set in the same step that drops the guard. From then
-    // on a release must come through the guard and will find this waiter.
-    unlock_queue(has_waiters_bit, 0);
+    enqueue(bucket, waiter);
+    unlock_bucket(bucket);
+    register_fork_handler();
 
     switch (wait_in_queue(waiter, deadline)) {
       case WaitEnd::acquired:
@@ -271,51 +376,71 @@ bool Lock::release_slow() noexcept {
   std::uint32_t seen = state_.load(std::memory_order_relaxed);
   for (;;) {
     if (!(seen & locked_bit)) return false;
-    if (seen & (has_waiters_bit | queue_bit)) break;
+    if (seen & has_parked_bit) break;
     if (state_.compare_exchange_weak(seen, seen & ~locked_bit, std::memory_order_release,
                                      std::memory_order_relaxed))
       return true;
   }
 
-  lock_queue();
-  if (!(state_.load(std::memory_order_relaxed) & locked_bit)) {  // a racing double release
-    unlock_queue(0, 0);
-    return false;
+  Bucket& bucket = bucket_of(this);
+  lock_bucket(bucket);
+  seen = state_.load(std::memory_order_relaxed);
+  for (;;) {
+    if (!(seen & locked_bit)) {  // a racing double release
+      unlock_bucket(bucket);
+      return false;
+    }
+    if (seen & has_parked_bit) break;
+    // The last waiter left (timed out, disturbed) before we got here.
+    if (state_.compare_exchange_weak(seen, seen & ~locked_bit, std::memory_order_release,
+                                     std::memory_order_relaxed)) {
+      unlock_bucket(bucket);
+      return true;
+    }
   }
-  Waiter* const waiter = head_;
-  if (!waiter) {
-    unlock_queue(0, locked_bit);
+
+  // The word is locked_bit | has_parked_bit, and stays so until we store:
+  // every other writer needs locked_bit clear, the word exactly held_word, or
+  // this bucket lock.
+  Waiter* const waiter = first_of(this, bucket.head);
+  if (!waiter) {  // only after fork(): the waiters were the lost threads'
+    state_.store(0, std::memory_order_release);
+    unlock_bucket(bucket);
     return true;
   }
-  head_ = waiter->next;
-  (head_ ? head_->prev : tail_) = nullptr;
+  unlink(bucket, *waiter);
+  const bool more = first_of(this, waiter->next) != nullptr;
   const bool hand_off = monotonic_now_ns() - waiter->parked_since >= fair_after_ns;
-  waiter->signal.store(pending, std::memory_order_relaxed);
-  unlock_queue(0, (hand_off ? 0 : locked_bit) | (head_ ? 0 : has_waiters_bit));
-
-  // The lock may be freed from here on (by the waiter, or by a barger that
-  // took and released it); only the waiter, which waits for this store, is
-  // still ours to touch.
-  waiter->signal.store(hand_off ? handed_off : woken, std::memory_order_release);
-  wake_one(waiter->signal);
+  state_.store((hand_off ? locked_bit : 0) | (more ? has_parked_bit : 0),
+               std::memory_order_release);
+  // From here on the lock may be freed by its new owner: only the bucket
+  // (static) and the waiter (which cannot leave before its signal is
+  // written, under this bucket lock) are still ours to touch.
+  std::atomic<std::uint32_t>& signal = waiter->signal;
+  signal.store(hand_off ? handed_off : woken, std::memory_order_release);
+  unlock_bucket(bucket);
+  wake_one(signal);  // never reads the word: the waiter may be gone
   return true;
 }
 
 void Lock::interrupt() noexcept {
-  lock_queue();
+  Bucket& bucket = bucket_of(this);
+  lock_bucket(bucket);
   // Release: a waiter that sees the new count also sees the stop condition
   // its caller set before calling interrupt().
   interrupts_.fetch_add(1, std::memory_order_release);
-  for (Waiter* waiter = head_; waiter; waiter = waiter->next) {
+  for (Waiter* waiter = first_of(this, bucket.head); waiter;
+       waiter = first_of(this, waiter->next)) {
     if (!waiter->interruptible) continue;
+    // The waiter leaves only through this bucket lock, so it is still here
+    // when wake_one runs.
     waiter->signal.store(interrupted, std::memory_order_relaxed);
     wake_one(waiter->signal);
   }
-  unlock_queue(0, 0);
+  unlock_bucket(bucket);
 }
 
 void Lock::reinit() noexcept {
-  head_ = tail_ = nullptr;
   interrupts_.store(0, std::memory_order_relaxed);
   state_.store(0, std::memory_order_release);
 }

@@ -1,12 +1,16 @@
 // polylock core — the lock: a binary semaphore with Python's Lock semantics.
 //
-// One 32-bit word holds the whole state. The uncontended paths are a single
-// compare-and-swap each and inline into their callers; everything else (spin,
-// park, wake, hand-off) lives out of line in lock.cpp.
+// One 32-bit word holds the lock's state: locked_bit and has_parked_bit. The
+// uncontended paths are a single compare-and-swap each and inline into their
+// callers; everything else (spin, park, wake, hand-off) lives out of line in
+// lock.cpp.
 //
-// Waiters queue in FIFO order on a list kept inside the lock and guarded by a
-// bit of the state word; each sleeps on a word of its own (Waiter::signal), so
-// a release wakes exactly the waiter it chose. See lock.cpp for the protocol.
+// Waiters queue off the lock word, in a parking lot (lock.cpp): a fixed table
+// of buckets keyed by the lock's address, each with a lock of its own and a
+// list of waiters in the order they first parked. Each waiter sleeps on a
+// word of its own (Waiter::signal), so a release wakes exactly the waiter it
+// chose, and the lock word sees one read-modify-write to take the lock and
+// one to give it back even under contention. See lock.cpp for the protocol.
 #pragma once
 
 #include <atomic>
@@ -61,12 +65,14 @@ class Lock {
 
   // Whether a thread is parked waiting (a snapshot, for tests and tuning).
   bool has_parked_waiters() const noexcept {
-    return state_.load(std::memory_order_relaxed) & has_waiters_bit;
+    return state_.load(std::memory_order_relaxed) & has_parked_bit;
   }
 
   // The state word's values when nobody waits, and the word itself: a
   // binding's fast path (lock.h, lock_fast_word) may CAS it from free_word to
   // held_word and back, exactly as acquire() and release() do inline here.
+  // With has_parked_bit set the word is never held_word, so such a CAS from
+  // held_word fails and the binding calls the library, which wakes a waiter.
   static constexpr std::uint32_t free_word = 0;
   static constexpr std::uint32_t held_word = 1;  // locked_bit alone
   std::atomic<std::uint32_t>* state_word() noexcept {
@@ -79,32 +85,29 @@ class Lock {
   // Makes every interruptible waiter ask its stop function.
   void interrupt() noexcept;
 
-  // Back to unlocked with no waiters, for a child after fork().
+  // Back to unlocked with no waiters, for a child after fork(). The child's
+  // parking lot is emptied at fork() itself (lock.cpp), so that the waiters
+  // of threads that did not survive it are gone for every lock.
   void reinit() noexcept;
 
  private:
   // The bits of state_, named for what they promise.
-  static constexpr std::uint32_t locked_bit = 1;       // someone holds the lock
-  static constexpr std::uint32_t has_waiters_bit = 2;  // the queue is not empty
-  static constexpr std::uint32_t queue_bit = 4;        // a thread holds the queue guard
-  static constexpr std::uint32_t queue_sleepers_bit = 8;  // threads sleep for the guard
+  static constexpr std::uint32_t locked_bit = 1;      // someone holds the lock
+  static constexpr std::uint32_t has_parked_bit = 2;  // a waiter for it is in the parking lot
 
   bool try_acquire_contended(std::uint32_t seen) noexcept;
+  bool try_acquire_slow() noexcept;
   Acquired acquire_slow(std::int64_t timeout_ns, StopFn stop, void* context) noexcept;
   bool release_slow() noexcept;
   bool spin_for_unlock() noexcept;
-  void enqueue(Waiter& waiter) noexcept;
-  bool leave_queue(Waiter& waiter) noexcept;
+  bool mark_parked() noexcept;
+  bool leave_queue(Waiter& waiter, std::uint32_t& signal) noexcept;
   WaitEnd wait_in_queue(Waiter& waiter, std::int64_t deadline) noexcept;
-  void lock_queue() noexcept;
-  void unlock_queue(std::uint32_t set_bits, std::uint32_t clear_bits) noexcept;
 
   std::atomic<std::uint32_t> state_{0};
-  // interrupt() calls, wrapping; written under queue_bit, read without it by
-  // a waiter about to ask its stop function.
+  // interrupt() calls, wrapping; written under the lock's bucket lock, read
+  // without it by a waiter about to ask its stop function.
   std::atomic<std::uint32_t> interrupts_{0};
-  Waiter* head_ = nullptr;  // guarded by queue_bit
-  Waiter* tail_ = nullptr;  // guarded by queue_bit
 };
 
 }  // namespace polylock::core

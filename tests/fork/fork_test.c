@@ -2,11 +2,12 @@
  *
  * A child inherits the lock's memory as it was at fork(), but none of the
  * other threads: a lock held by one of them stays held for ever, a queue of
- * waiters names threads that are gone, and the queue guard may be mid-use.
- * Each scenario below forks in one such moment; the child checks what it
- * inherited, calls lock_reinit, and then uses the lock hard — blocking, try
- * and timed acquires, releases from other threads, many threads at once —
- * and exits 0 only if every check held. The parent's lock is untouched.
+ * waiters names threads that are gone, and a bucket lock of the parking lot
+ * may be mid-use. Each scenario below forks in one such moment; the child
+ * checks what it inherited, calls lock_reinit, and then uses the lock hard —
+ * blocking, try and timed acquires, releases from other threads, many
+ * threads at once — and exits 0 only if every check held. The parent's lock
+ * is untouched.
  */
 #define _GNU_SOURCE
 #include <polylock/lock.h>
@@ -281,7 +282,7 @@ static void fork_while_busy(void) {
    * not fork-safe), and a fork then would leave the child unable to start
    * threads of its own, whatever the lock does. */
   while (atomic_load(&b.running) < busy_threads) sched_yield();
-  /* Whatever moment each fork lands in — held, queued, the guard taken, a
+  /* Whatever moment each fork lands in — held, queued, a bucket lock taken, a
    * hand-off under way — the child's reinit makes the lock usable. */
   for (int i = 0; i < forks_per_scenario; ++i) fork_and_check(b.lock, -1);
   atomic_store(&b.stop, 1);

@@ -5,10 +5,13 @@
  *
  * Each step of the model is one atomic memory operation of the C++ code (a
  * load, a store, a compare-and-swap) or one futex call, and the comment
- * beside it names the function and the statement it stands for. Plain
- * memory guarded by queue_bit (head_/tail_, Waiter::next/prev/parked_since)
- * is touched only by the thread that owns the guard (asserted); the queue is
- * one array, `queue`, of waiter ids.
+ * beside it names the function and the statement it stands for. The lock's
+ * waiters live in the parking lot, off the lock word: the model has the one
+ * bucket the lock hashes to (`bucket`, the bucket lock's word, and `queue`,
+ * the lock's waiters in that bucket's list, by waiter id). Plain memory
+ * guarded by the bucket lock (the list, Waiter::next/prev/parked_since) is
+ * touched only by the thread that holds it (asserted). Waiters of other
+ * locks in the same bucket only lengthen the walks: they are not modelled.
  * CHANGE THIS FILE WHEN THE PROTOCOL IN core/lock.cpp CHANGES.
  *
  * Processes: THREADS threads; the last BINDINGS of them are binding-side
@@ -27,7 +30,8 @@
  *   only reloads `seen` and retries, which the model's retries already cover.
  * - spin_for_unlock is one optional poll: failed polls change nothing
  *   global, and the one poll may run at any point of the interleaving.
- * - lock_queue's bounded spin is folded into its retry loop.
+ * - lock_bucket's bounded spin is one optional CAS from 0 to 1: the polls
+ *   that fail change nothing.
  * - The clock is nondeterminism: a timed wait may time out at any moment,
  *   and release_slow's "waited fair_after_ns" is a free choice. parked_since
  *   (read only to order the queue) is kept as a rank among the live waiters:
@@ -42,7 +46,11 @@
  *   the ghost `owner`); locked_bit is set exactly while someone owns the
  *   lock (the binding contract's "bit 0 is the lock"), asserted wherever it
  *   changes;
- * - the queue guard excludes: assert on every queue access;
+ * - the bucket lock excludes: assert on every queue access;
+ * - has_parked_bit says, under the bucket lock, exactly whether the lock has
+ *   a waiter queued (asserted whenever the bucket lock is taken), and the
+ *   word release_slow overwrites with a plain store is still the
+ *   locked_bit | has_parked_bit it read (asserted at the store);
  * - no lost wake-up and no deadlock: every thread runs ITERATIONS rounds
  *   and must finish; a waiter left parked with nobody to wake it is an
  *   invalid end state, and `finished` asserts the lock ends free and empty;
@@ -73,16 +81,13 @@
 
 /* lock.hpp: the bits of state_ */
 #define L  1   /* locked_bit */
-#define HW 2   /* has_waiters_bit */
-#define Q  4   /* queue_bit */
-#define QS 8   /* queue_sleepers_bit */
+#define P  2   /* has_parked_bit */
 
 /* lock.cpp: enum Signal, the values of Waiter::signal */
 #define PARKED      0
 #define INTERRUPTED 1
-#define PENDING     2
-#define WOKEN       3
-#define HANDED_OFF  4
+#define WOKEN       2
+#define HANDED_OFF  3
 
 /* lock.cpp: enum class WaitEnd (0: not decided) */
 #define E_NONE     0
@@ -109,16 +114,17 @@
 #define NOBODY 255
 
 byte state = 0;                /* Lock::state_ */
-byte queue[WAITERS];           /* Lock::head_ .. tail_, by waiter id */
+byte bucket = 0;               /* Bucket::word: 0 free, 1 held, 2 held, maybe sleepers */
+byte queue[WAITERS];           /* the lock's waiters in Bucket::head .. tail, by waiter id */
 byte queued = 0;               /* its length */
-byte guard_owner = NOBODY;     /* which thread holds queue_bit (for the asserts) */
+byte guard_owner = NOBODY;     /* which thread holds the bucket lock (for the asserts) */
 byte owner = NOBODY;           /* ghost: which thread owns the lock */
 
 byte signal[WAITERS];          /* Waiter::signal */
 bool interruptible[WAITERS];   /* Waiter::interruptible */
 byte stamp[WAITERS];           /* Waiter::parked_since, as a rank (0: not parked yet) */
 bool signal_sleeping[WAITERS]; /* asleep in futex_wait on its signal */
-bool guard_sleeping[THREADS];  /* asleep in futex_wait on state_ (lock_queue) */
+bool guard_sleeping[THREADS];  /* asleep in futex_wait on Bucket::word (lock_bucket) */
 bool must_ask[WAITERS];        /* ghost: interrupted, stop not asked since */
 bool in_slow[WAITERS];         /* ghost: inside acquire_slow's loop */
 bool asking[WAITERS];          /* ghost: suspended in its stop function */
@@ -165,55 +171,66 @@ inline wake_one(who) {
   signal_sleeping[who] = false
 }
 
-/* ---- the queue guard: Lock::lock_queue / Lock::unlock_queue -------------- */
+/* ---- the bucket lock: lock_bucket / unlock_bucket (Drepper's mutex3) ------ */
+
+/* has_parked_bit is set, under the bucket lock, exactly while the lock has a
+ * waiter queued: asserted by whoever takes the bucket lock. */
+#define PARKED_MATCHES_QUEUE (((state & P) != 0) == (queued > 0))
 
 inline lock_queue() {
-  do
-  :: d_step {  /* lock_queue: CAS(seen, seen | queue_bit) when !(seen & queue_bit) */
-       (state & Q) == 0 -> state = state | Q; guard_owner = me
-     }; break
-  :: d_step {  /* lock_queue: guard held -> CAS(seen, seen | queue_sleepers_bit) */
-       (state & Q) != 0 -> state = state | QS; seen = state
+  if
+  :: d_step {  /* lock_bucket: CAS(0, 1), or one of the spin's */
+       bucket == 0 -> bucket = 1; c = 0
+     }
+  :: d_step {  /* lock_bucket: exchange(2) */
+       c = bucket; bucket = 2
      };
-     d_step {  /* lock_queue: wait_on(state_, seen, no_deadline) */
-       if
-       :: state == seen -> guard_sleeping[me] = true
-       :: else -> skip
-       fi
-     };
-     !guard_sleeping[me]  /* woken by unlock_queue's wake_all, or never slept */
-  od;
-  seen = 0
+     do
+     :: c == 0 -> break
+     :: c != 0 ->
+        d_step {  /* wait_on(word, 2, no_deadline) */
+          if
+          :: bucket == 2 -> guard_sleeping[me] = true
+          :: else -> skip
+          fi
+        };
+        !guard_sleeping[me];  /* woken by unlock_bucket's wake_one, or never slept */
+        d_step { c = bucket; bucket = 2 }  /* exchange(2) */
+     od
+  fi;
+  atomic {  /* (atomic, not d_step: the break above jumps here) */
+    assert(guard_owner == NOBODY);
+    guard_owner = me;
+    assert(PARKED_MATCHES_QUEUE);
+    c = 0
+  }
 }
 
-/* unlock_queue(set_bits, clear_bits): one CAS sets and clears bits and
- * drops the guard; if sleepers were counted, wake_all(state_). */
-inline unlock_queue(set_bits, clear_bits) {
-  assert(guard_owner == me);
+/* unlock_bucket: exchange(0); if it was 2, wake_one(word). */
+inline unlock_queue() {
   d_step {
-    old = state;
-    state = (state | (set_bits)) & ~((clear_bits) | Q | QS);
+    assert(guard_owner == me);
+    assert(PARKED_MATCHES_QUEUE);
     guard_owner = NOBODY;
-    if
-    :: ((clear_bits) & L) != 0 -> owner = NOBODY
-    :: else -> skip
-    fi;
-    assert(OWNER_MATCHES_BIT)
+    c = bucket;
+    bucket = 0
   };
   if
-  :: old & QS -> d_step {  /* wake_all(state_) */
-       guard_sleeping[0] = false;
-       guard_sleeping[1] = false;
+  :: c == 2 ->
+     if  /* wake_one(word): one sleeper, if any */
+     :: guard_sleeping[0] -> guard_sleeping[0] = false
+     :: guard_sleeping[1] -> guard_sleeping[1] = false
 #if THREADS > 2
-       guard_sleeping[2] = false;
+     :: guard_sleeping[2] -> guard_sleeping[2] = false
 #endif
 #if THREADS > 3
-       guard_sleeping[3] = false;
+     :: guard_sleeping[3] -> guard_sleeping[3] = false
 #endif
-     }
+     :: else -> skip
+     fi
   :: else -> skip
   fi;
-  old = 0
+  c = 0
 }
 
 /* ---- the uncontended paths: lock.hpp ------------------------------------- */
@@ -240,18 +257,18 @@ inline try_acquire_contended() {
   seen = 0
 }
 
-/* try_acquire(): CAS(0, locked_bit) || try_acquire_contended(expected) */
-inline try_acquire() {
+/* try_acquire_slow(): try_acquire_contended(state_.load(relaxed)). One
+ * step: the load and a CAS straight after it; a CAS that fails because the
+ * word changed in between only reloads and decides again, which is this step
+ * taken later. */
+inline try_acquire_slow() {
   d_step {
     if
-    :: state == 0 -> state = L; got = true; assert(owner == NOBODY); owner = me
-    :: else -> seen = state; got = false
+    :: (state & L) == 0 ->
+       state = state | L; got = true; assert(owner == NOBODY); owner = me
+    :: else -> got = false
     fi
-  };
-  if
-  :: !got -> try_acquire_contended()
-  :: else -> skip
-  fi
+  }
 }
 
 /* ---- release: lock.hpp release() and Lock::release_slow ------------------ */
@@ -266,11 +283,11 @@ inline release() {
   if
   :: ok -> skip
   :: else ->
-     /* release_slow: the loop before the guard */
+     /* release_slow: the loop before the bucket lock */
      do
      :: (seen & L) == 0 -> ok = false; break  /* "if (!(seen & locked_bit)) return false" */
-     :: (seen & L) != 0 && (seen & (HW | Q)) != 0 -> slow = true; break
-     :: (seen & L) != 0 && (seen & (HW | Q)) == 0 ->
+     :: (seen & L) != 0 && (seen & P) != 0 -> slow = true; break
+     :: (seen & L) != 0 && (seen & P) == 0 ->
         d_step {  /* CAS(seen, seen & ~locked_bit) */
           if
           :: state == seen -> state = seen & ~L; ok = true; owner = NOBODY
@@ -286,57 +303,70 @@ inline release() {
      if
      :: slow ->
         lock_queue();
-        /* Under the guard, head_/tail_ and the chosen waiter's links are
-         * ours alone: each atomic block below holds at most one access that
-         * another thread can observe (state_, or the waiter's signal). */
-        atomic {
-          assert(guard_owner == me);
+        /* Under the bucket lock: seen = state_.load(relaxed), then the loop,
+         * as one step (a CAS that fails only reloads and decides again). */
+        d_step {
           if
           :: (state & L) == 0 -> double_release = true  /* "a racing double release" */
-          :: else -> double_release = false
+          :: (state & L) != 0 && (state & P) != 0 -> skip
+          :: (state & L) != 0 && (state & P) == 0 ->
+             /* the last waiter left first: CAS(seen, seen & ~locked_bit) */
+             state = state & ~L; ok = true; owner = NOBODY
           fi
         };
         if
-        :: double_release -> unlock_queue(0, 0); ok = false; double_release = false
+        :: double_release -> unlock_queue(); ok = false; double_release = false
+        :: ok -> unlock_queue()
         :: else ->
-           if
-           :: queued == 0 -> unlock_queue(0, L); ok = true  /* "if (!waiter)" */
-           :: else ->
-              atomic {
-                /* waiter = head_; head_ = waiter->next */
-                w = queue[0];
-                i = 0;
-                do
-                :: i + 1 < queued -> queue[i] = queue[i + 1]; i++
-                :: else -> break
-                od;
-                queue[queued - 1] = 0;
-                queued--;
-                i = 0;
-                /* hand_off = now - parked_since >= fair_after_ns: either */
-                if
-                :: hand_off = true
-                :: hand_off = false
-                fi;
-                if
-                :: hand_off ->
-                   /* never to a wait suspended in its stop function */
-                   assert(!asking[w]);
-                   owner = w % THREADS
-                :: else -> skip
-                fi;
-                signal[w] = PENDING  /* waiter->signal.store(pending) */
-              };
-              /* unlock_queue(0, (hand_off ? 0 : L) | (head_ ? 0 : HW)) */
-              unlock_queue(0, (hand_off -> 0 : L) | (queued > 0 -> 0 : HW));
-              /* From here on only the waiter is touched, never state_. */
-              signal[w] = (hand_off -> HANDED_OFF : WOKEN);
-              wake_one(w);
-              ok = true;
-              w = 0;
-              hand_off = false
-           fi
+           /* Under the bucket lock the list and the chosen waiter's links
+            * are ours alone: each atomic block below holds at most one access
+            * that another thread can observe (state_, or the waiter's signal). */
+           atomic {
+             assert(guard_owner == me);
+             /* has_parked_bit under the bucket lock: a waiter is queued (in
+              * the C++ code, "if (!waiter)" happens only after fork()) */
+             assert(queued > 0);
+             /* waiter = first_of(this, head); unlink(*waiter) */
+             w = queue[0];
+             i = 0;
+             do
+             :: i + 1 < queued -> queue[i] = queue[i + 1]; i++
+             :: else -> break
+             od;
+             queue[queued - 1] = 0;
+             queued--;
+             i = 0;
+             /* hand_off = now - parked_since >= fair_after_ns: either */
+             if
+             :: hand_off = true
+             :: hand_off = false
+             fi
+           };
+           d_step {
+             /* state_.store((hand_off ? L : 0) | (more ? P : 0)): a plain
+              * store, sound only because nobody changed the word since the
+              * load above */
+             assert(state == (L | P));
+             state = (hand_off -> L : 0) | (queued > 0 -> P : 0);
+             if
+             :: hand_off ->
+                /* never to a wait suspended in its stop function */
+                assert(!asking[w]);
+                owner = w % THREADS
+             :: else -> owner = NOBODY
+             fi;
+             assert(OWNER_MATCHES_BIT)
+           };
+           /* waiter->signal.store(hand_off ? handed_off : woken), still under
+            * the bucket lock; the wake comes after unlock_bucket. */
+           signal[w] = (hand_off -> HANDED_OFF : WOKEN);
+           unlock_queue();
+           wake_one(w);
+           ok = true;
+           w = 0;
+           hand_off = false
         fi;
+        seen = 0;
         slow = false
      :: else -> skip
      fi
@@ -345,15 +375,17 @@ inline release() {
 
 /* ---- acquire: lock.hpp acquire() and Lock::acquire_slow ------------------ */
 
-/* leave_queue(waiter): under the guard, unlink unless a release did. */
+/* leave_queue(waiter, signal): under the bucket lock, unlink unless a
+ * release did; `sig` is the signal read there. */
 inline leave_queue() {
   lock_queue();
   atomic {
     assert(guard_owner == me);
+    sig = signal[W];  /* waiter.signal.load(relaxed) */
     if
-    :: signal[W] != PARKED && signal[W] != INTERRUPTED -> left = false
+    :: sig != PARKED && sig != INTERRUPTED -> left = false
     :: else ->
-       /* (prev ? prev->next : head_) = next; (next ? next->prev : tail_) = prev */
+       /* unlink(bucket, waiter) */
        i = 0;
        do
        :: i < queued && queue[i] != W -> i++
@@ -371,9 +403,13 @@ inline leave_queue() {
     fi
   };
   if
-  :: left -> unlock_queue(0, (queued > 0 -> 0 : HW))
-  :: else -> unlock_queue(0, 0)
-  fi
+  :: left && queued == 0 ->
+     d_step {  /* the lock's last waiter: state_.fetch_and(~has_parked_bit) */
+       state = state & ~P
+     }
+  :: else -> skip
+  fi;
+  unlock_queue()
 }
 
 /* wait_in_queue(waiter, deadline): sets `wend` to E_ACQUIRED or E_WOKEN
@@ -386,7 +422,6 @@ inline wait_in_queue() {
      if
      :: sig == HANDED_OFF -> wend = E_ACQUIRED; break
      :: sig == WOKEN -> wend = E_WOKEN; break
-     :: sig == PENDING -> wait_on_signal(PENDING, false, false)  /* "the final signal is on its way" */
      :: sig == PARKED || sig == INTERRUPTED ->
         leaving = E_DISTURBED;
         if
@@ -407,19 +442,12 @@ inline wait_in_queue() {
            if
            :: left -> wend = leaving; left = false; leaving = E_NONE; break
            :: else ->
-              /* A release unlinked this waiter first: wait for what it gives. */
-              do
-              :: sig = signal[W];
-                 if
-                 :: sig == PENDING -> wait_on_signal(PENDING, false, false)
-                 :: else -> break
-                 fi
-              od;
+              /* A release unlinked this waiter first: `sig` is what it gave. */
               if
               :: sig == HANDED_OFF -> wend = E_ACQUIRED
               :: sig != HANDED_OFF && leaving == E_DISTURBED -> wend = E_DISTURBED  /* goes round */
               :: sig != HANDED_OFF && leaving != E_DISTURBED ->
-                 try_acquire();  /* a timed-out waiter tries once */
+                 try_acquire_slow();  /* a timed-out waiter tries once */
                  wend = (got -> E_ACQUIRED : E_TIMEDOUT);
                  got = false
               fi;
@@ -450,7 +478,7 @@ inline acquire() {
   :: else ->
      if
      :: mode == TRY ->  /* acquire_slow: timeout_ns == 0 */
-        try_acquire();
+        try_acquire_slow();
         result = (got -> YES : TIMEDOUT);
         got = false
      :: else ->
@@ -461,7 +489,7 @@ inline acquire() {
           must_ask[W] = interruptible[W]
         };
         do  /* acquire_slow's for (;;) */
-        :: try_acquire();
+        :: try_acquire_slow();
            if
            :: got -> got = false; result = YES; break
            :: else -> skip
@@ -470,9 +498,9 @@ inline acquire() {
            if  /* spin_for_unlock: one poll */
            :: seen = state;
               if
-              :: (seen & HW) != 0 -> seen = 0  /* "if (seen & has_waiters_bit) return false" */
-              :: (seen & HW) == 0 && (seen & L) == 0 -> try_acquire_contended()
-              :: (seen & HW) == 0 && (seen & L) != 0 -> seen = 0
+              :: (seen & P) != 0 -> seen = 0  /* "if (seen & has_parked_bit) return false" */
+              :: (seen & P) == 0 && (seen & L) == 0 -> try_acquire_contended()
+              :: (seen & P) == 0 && (seen & L) != 0 -> seen = 0
               fi;
               if
               :: got -> got = false; result = YES; break
@@ -490,7 +518,6 @@ inline acquire() {
                 interrupts_seen = interrupts;
                 must_ask[W] = false;  /* the ghost: every interrupt so far is heard */
                 assert(owner != me);            /* holds nothing */
-                assert(signal[W] != PENDING);   /* no release is signalling it */
                 i = 0;
                 do
                 :: i < queued -> assert(queue[i] != W); i++  /* not queued */
@@ -522,21 +549,28 @@ stop_returns:
               fi
            :: else ->
               lock_queue();
-              seen = state;  /* under the guard: "freed while we queued up" */
-              if
-              :: (seen & L) == 0 -> try_acquire_contended()
-              :: else -> seen = 0
-              fi;
-              if
-              :: got -> unlock_queue(0, 0); got = false; result = YES; break
-              :: else -> skip
-              fi;
               if
               :: interruptible[W] && interrupts != interrupts_seen ->
                  /* an interrupt this waiter could not see: ask first */
-                 unlock_queue(0, 0);
+                 unlock_queue();
                  ask_stop = true
               :: else ->
+                 /* mark_parked(): take the lock if it came free while we
+                  * took the bucket lock, or set has_parked_bit unless it is
+                  * set (a CAS loop: one atomic step here, as a failed CAS
+                  * only reloads) */
+                 d_step {
+                   if
+                   :: (state & L) == 0 ->
+                      state = state | L; got = true; assert(owner == NOBODY); owner = me
+                   :: (state & L) != 0 && (state & P) == 0 -> state = state | P
+                   :: else -> skip
+                   fi
+                 };
+                 if
+                 :: got -> unlock_queue(); got = false; result = YES; break
+                 :: else -> skip
+                 fi;
                  atomic {  /* nobody else touches a waiter that is not queued */
                    assert(guard_owner == me);
                    /* if (parked_since == 0) parked_since = monotonic_now_ns() */
@@ -575,7 +609,7 @@ stop_returns:
                    od;
                    j = 0
                  };
-                 unlock_queue(HW, 0);  /* has_waiters_bit with the guard's drop */
+                 unlock_queue();
 
                  wait_in_queue();
                  if
@@ -679,7 +713,7 @@ inline interrupt() {
   :: else -> break
   od;
   i = 0;
-  unlock_queue(0, 0)
+  unlock_queue()
 }
 
 /* ---- the threads ---------------------------------------------------------- */
@@ -687,7 +721,7 @@ inline interrupt() {
 /* `binding`: this thread is binding-side (lock_fast_word): it tries one
  * CAS 0 -> 1 before lock_acquire and one CAS 1 -> 0 before lock_release. */
 proctype thread(byte me; bool binding) {
-  byte seen, old, sig, reason, leaving, wend, result, mode, w, i, j, s, rounds;
+  byte seen, c, sig, reason, leaving, wend, result, mode, w, i, j, s, rounds;
   byte W = me;       /* the waiter of the acquire running now */
   byte interrupts_seen;
   bool got, ok, slow, hand_off, left, double_release, ask_stop;
@@ -769,8 +803,8 @@ next_round:
     done++;
     if
     :: done == THREADS ->
-       assert(state == 0 && queued == 0 && guard_owner == NOBODY && holders == 0 &&
-              owner == NOBODY)
+       assert(state == 0 && queued == 0 && bucket == 0 && guard_owner == NOBODY &&
+              holders == 0 && owner == NOBODY)
     :: else -> skip
     fi
   }
