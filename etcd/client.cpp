@@ -6,6 +6,10 @@
 #include <algorithm>
 #include <mutex>
 
+#ifdef POLYLOCK_ETCD_GRPC
+#include "grpc_transport.hpp"
+#endif
+
 namespace polylock::etcd {
 
 Deadline Deadline::after(std::int64_t timeout_ns) {
@@ -103,10 +107,16 @@ struct Client::Channel {
 
 Client::Client(std::vector<std::string> endpoints) : endpoints_(std::move(endpoints)) {
   std::call_once(curl_ready, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+#ifdef POLYLOCK_ETCD_GRPC
+  grpc_ = grpc_transport::open(endpoints_);
+#endif
 }
 
 Client::~Client() {
   for (Channel* channel : pool_) give_back(channel, false);
+#ifdef POLYLOCK_ETCD_GRPC
+  grpc_transport::close(grpc_);
+#endif
 }
 
 Client::Channel* Client::take() {
@@ -244,6 +254,10 @@ Outcome Client::run(Channel* channel, const std::string& url, const std::string&
 }
 
 Reply Client::call(const char* path, const Json& request, long budget_ms, Waker*) {
+#ifdef POLYLOCK_ETCD_GRPC
+  if (grpc_ && grpc_transport::serves(*grpc_))
+    return grpc_transport::call(*grpc_, path, request, budget_ms, current_);
+#endif
   Reply reply;
   Channel* channel = take();
   if (!channel) return reply;  // failed
