@@ -239,12 +239,18 @@ Outcome Client::run(Channel* channel, const std::string& url, const std::string&
     curl_multi_poll(multi, nullptr, 0, static_cast<int>(wait_ms), &ready);
     // poll(2) cut short with nothing to read and no timer of curl's due: a
     // signal handler ran on this thread (EINTR), which lock.h counts as a
-    // disturbance of the wait.
-    if (waker && ours && ready == 0 && wait_ms > 2 &&
+    // disturbance of the wait. (Whichever timer bounded the poll, ours or
+    // curl's: the two are a millisecond apart, and a signal that came while
+    // curl's bounded it was missed.)
+    if (waker && ready == 0 && wait_ms > 2 &&
         Clock::now() - before < std::chrono::milliseconds(wait_ms - 2) &&
         waker->generation() == seen) {
-      outcome = Outcome::disturbed;
-      break;
+      long due_ms = -1;
+      curl_multi_timeout(multi, &due_ms);
+      if (ours || due_ms != 0) {
+        outcome = Outcome::disturbed;
+        break;
+      }
     }
   }
   if (waker) waker->leave(multi);
