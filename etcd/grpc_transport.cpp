@@ -172,7 +172,9 @@ bool parse_ops(const Json& json, const char* field,
   for (const Json& item : *list) {
     pb::RequestOp* op = ops->Add();
     if (!item.is_object() || item.size() != 1) return false;
-    const auto& [kind, body] = *item.items().begin();
+    const auto first = item.begin();  // the one member: its name is the op's kind
+    const std::string& kind = first.key();
+    const Json& body = first.value();
     const bool ok = kind == "request_range"          ? parse(body, *op->mutable_request_range())
                     : kind == "request_put"          ? parse(body, *op->mutable_request_put())
                     : kind == "request_delete_range" ? parse(body, *op->mutable_request_delete_range())
