@@ -6,6 +6,10 @@
 #include <algorithm>
 #include <mutex>
 
+#ifdef POLYLOCK_ETCD_GRPC
+#include "grpc_transport.hpp"
+#endif
+
 namespace polylock::etcd {
 
 Deadline Deadline::after(std::int64_t timeout_ns) {
@@ -103,10 +107,16 @@ struct Client::Channel {
 
 Client::Client(std::vector<std::string> endpoints) : endpoints_(std::move(endpoints)) {
   std::call_once(curl_ready, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+#ifdef POLYLOCK_ETCD_GRPC
+  grpc_ = grpc_transport::open(endpoints_);
+#endif
 }
 
 Client::~Client() {
   for (Channel* channel : pool_) give_back(channel, false);
+#ifdef POLYLOCK_ETCD_GRPC
+  grpc_transport::close(grpc_);
+#endif
 }
 
 Client::Channel* Client::take() {
@@ -229,12 +239,18 @@ Outcome Client::run(Channel* channel, const std::string& url, const std::string&
     curl_multi_poll(multi, nullptr, 0, static_cast<int>(wait_ms), &ready);
     // poll(2) cut short with nothing to read and no timer of curl's due: a
     // signal handler ran on this thread (EINTR), which lock.h counts as a
-    // disturbance of the wait.
-    if (waker && ours && ready == 0 && wait_ms > 2 &&
+    // disturbance of the wait. (Whichever timer bounded the poll, ours or
+    // curl's: the two are a millisecond apart, and a signal that came while
+    // curl's bounded it was missed.)
+    if (waker && ready == 0 && wait_ms > 2 &&
         Clock::now() - before < std::chrono::milliseconds(wait_ms - 2) &&
         waker->generation() == seen) {
-      outcome = Outcome::disturbed;
-      break;
+      long due_ms = -1;
+      curl_multi_timeout(multi, &due_ms);
+      if (ours || due_ms != 0) {
+        outcome = Outcome::disturbed;
+        break;
+      }
     }
   }
   if (waker) waker->leave(multi);
@@ -244,6 +260,10 @@ Outcome Client::run(Channel* channel, const std::string& url, const std::string&
 }
 
 Reply Client::call(const char* path, const Json& request, long budget_ms, Waker*) {
+#ifdef POLYLOCK_ETCD_GRPC
+  if (grpc_ && grpc_transport::serves(*grpc_))
+    return grpc_transport::call(*grpc_, path, request, budget_ms, current_);
+#endif
   Reply reply;
   Channel* channel = take();
   if (!channel) return reply;  // failed

@@ -1,6 +1,9 @@
-// polylock etcd kind — the talk with etcd: JSON over HTTP to etcd's v3 gateway
-// (/v3/kv/txn, /v3/lease/grant, /v3/watch, ...), through libcurl, each call
-// bounded by the caller's deadline and woken early by lock_interrupt.
+// polylock etcd kind — the talk with etcd, each call bounded by the caller's
+// deadline. Requests and answers are etcd's v3 API in the JSON of its gateway
+// (/v3/kv/txn, /v3/lease/grant, ...). Unary calls go over gRPC straight to
+// etcd where the library was built with gRPC (grpc_transport.hpp), and to
+// the JSON gateway through libcurl otherwise; watches always go to the
+// gateway through libcurl, where lock_interrupt and signals wake them.
 #pragma once
 
 #include <atomic>
@@ -13,6 +16,10 @@
 #include <vector>
 
 namespace polylock::etcd {
+
+namespace grpc_transport {
+struct Channels;
+}
 
 using Clock = std::chrono::steady_clock;
 using Json = nlohmann::json;
@@ -58,7 +65,8 @@ struct Reply {
   Json body;
 };
 
-// One cluster's endpoints ("http://host:port"), with a pool of connections.
+// One cluster's endpoints ("http://host:port" or "https://host:port"), with
+// a pool of connections.
 class Client {
  public:
   explicit Client(std::vector<std::string> endpoints);
@@ -91,6 +99,7 @@ class Client {
               Waker* waker, std::uint64_t seen, long* http_status, Watch* watch = nullptr);
 
   std::vector<std::string> endpoints_;
+  grpc_transport::Channels* grpc_ = nullptr;  // NULL: unary calls go to the gateway too
   std::atomic<std::size_t> current_{0};  // the endpoint that last answered
   std::mutex pool_mutex_;
   std::vector<Channel*> pool_;

@@ -63,20 +63,37 @@ std::optional<Name> parse_name(const char* text) {
   std::string lock = rest.substr(slash + 1);
   const std::size_t question = lock.find('?');
   if (question != std::string::npos) {
+    // PARAM[&PARAM]: ttl=SECONDS, tls=1; each at most once.
     const std::string query = lock.substr(question + 1);
     lock.resize(question);
-    constexpr char ttl[] = "ttl=";
-    if (query.compare(0, sizeof ttl - 1, ttl) != 0) return std::nullopt;
-    const std::string digits = query.substr(sizeof ttl - 1);
-    if (digits.empty() || digits.size() > 5) return std::nullopt;
-    std::int64_t seconds = 0;
-    for (const char c : digits) {
-      if (c < '0' || c > '9') return std::nullopt;
-      seconds = seconds * 10 + (c - '0');
+    bool have_ttl = false, have_tls = false;
+    std::size_t from = 0;
+    for (;;) {
+      const std::size_t amp = query.find('&', from);
+      const std::string param = query.substr(from, amp - from);
+      constexpr char ttl[] = "ttl=";
+      if (param == "tls=1" && !have_tls) {
+        have_tls = name.tls = true;
+      } else if (param.compare(0, sizeof ttl - 1, ttl) == 0 && !have_ttl) {
+        have_ttl = true;
+        const std::string digits = param.substr(sizeof ttl - 1);
+        if (digits.empty() || digits.size() > 5) return std::nullopt;
+        std::int64_t seconds = 0;
+        for (const char c : digits) {
+          if (c < '0' || c > '9') return std::nullopt;
+          seconds = seconds * 10 + (c - '0');
+        }
+        if (seconds < 1 || seconds > max_ttl_s) return std::nullopt;
+        name.ttl_s = seconds;
+      } else {
+        return std::nullopt;
+      }
+      if (amp == std::string::npos) break;
+      from = amp + 1;
     }
-    if (seconds < 1 || seconds > max_ttl_s) return std::nullopt;
-    name.ttl_s = seconds;
   }
+  if (name.tls)
+    for (std::string& endpoint : name.endpoints) endpoint.replace(0, 4, "https");
   if (lock.empty() || lock.size() > 200 || lock.front() == '.') return std::nullopt;
   for (const char c : lock)
     if (!name_char(c)) return std::nullopt;

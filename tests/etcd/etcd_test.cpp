@@ -283,6 +283,10 @@ void bad_names() {
                                           "etcd://" + endpoints + "/a?ttl=0",
                                           "etcd://" + endpoints + "/a?ttl=x",
                                           "etcd://" + endpoints + "/a?color=red",
+                                          "etcd://" + endpoints + "/a?tls=0",
+                                          "etcd://" + endpoints + "/a?tls=1&tls=1",
+                                          "etcd://" + endpoints + "/a?ttl=5&ttl=5",
+                                          "etcd://" + endpoints + "/a?ttl=5&",
                                           "etcd://" + endpoints + "/" + std::string(201, 'a'),
                                           "etcd://host name:1/a",
                                           "etcd://[zz]:1/a",
@@ -296,6 +300,26 @@ void bad_names() {
   }
   // Good names open without touching the network.
   lock_t* lock = open_ok("etcd://127.0.0.1:1,[::1]:2,localhost:3/a_b-c.d?ttl=5");
+  lock_free(lock);
+  lock_free(open_ok("etcd://127.0.0.1:1/a?tls=1"));
+  lock_free(open_ok("etcd://127.0.0.1:1/a?ttl=5&tls=1"));
+  lock_free(open_ok("etcd://127.0.0.1:1/a?tls=1&ttl=5"));
+}
+
+void tls_failure() {
+  // TLS to an etcd that serves plain HTTP/2: the handshake fails, and every
+  // call says so with an error status (ctest's timeout stands for "no hang").
+  lock_t* lock = open_ok(lock_name("tls", "?tls=1"));
+  for (const std::int64_t timeout : {std::int64_t{0}, 3000 * ms, std::int64_t{-1}}) {
+    errno = 0;
+    CHECK_EQ(lock_acquire(lock, timeout), LOCK_ESYS);
+    CHECK(errno != 0);
+  }
+  CHECK_EQ(lock_acquire_interruptible(lock, 3000 * ms, [](void*) { return 0; }, nullptr), LOCK_ESYS);
+  CHECK(lock_release(lock) < 0);
+  CHECK(lock_locked(lock) < 0);
+  std::uint64_t token = 0;
+  CHECK_EQ(lock_fence(lock, &token), LOCK_ENOTLOCKED);
   lock_free(lock);
 }
 
@@ -742,6 +766,7 @@ int main(int argc, char** argv) {
     void (*run)();
   } cases[] = {{"bad_names", bad_names},
                {"semantics", semantics},
+               {"tls_failure", tls_failure},
                {"fifo", fifo},
                {"interruptible", interruptible},
                {"release_from_another_process", release_from_another_process},
