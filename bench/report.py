@@ -395,9 +395,9 @@ def main():
         md.append("No sweep recorded yet: run `bench/sweep.py` (see its --help).")
     md.append("")
     # Sections from runs of their own, carried over unchanged: the named locks'
-    # (bench/named.cpp, by hand) and the round-by-round one (bench/rounds_report.py,
-    # target bench-rounds).
-    for section in ("named", "rounds"):
+    # (bench/named.cpp, by hand), etcd's (etcd/bench/run.sh, by hand) and the
+    # round-by-round one (bench/rounds_report.py, target bench-rounds).
+    for section in ("named", "etcd", "rounds"):
         kept = kept_section(os.path.join(args.docs, "benchmarks.md"), section)
         if kept:
             md += kept + [""]
