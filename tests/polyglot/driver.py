@@ -32,7 +32,6 @@ repeats the run. Exit status 0 when every check passes.
 """
 import argparse
 import base64
-import json
 import os
 import random
 import shlex
@@ -40,7 +39,8 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
+
+import etcd_store
 
 FIELD = 32
 INDEX = {"count": 0, "pending": 1, "pending_count": 2, "pending_slot": 3,
@@ -89,30 +89,10 @@ class FileStore:
         pass
 
 
-class EtcdStore:
+class EtcdStore(etcd_store.EtcdStore):
     def __init__(self, endpoint, prefix):
-        self.url = "http://" + endpoint
-        self.prefix = prefix
+        super().__init__(endpoint, prefix)
         self.spec = "etcd:%s/%s" % (endpoint, prefix)
-        self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-    def call(self, path, request):
-        data = json.dumps(request).encode()
-        with self.opener.open(urllib.request.Request(self.url + path, data=data), timeout=10) as r:
-            return json.loads(r.read())
-
-    def key(self, field):
-        return base64.b64encode(("%s/%s" % (self.prefix, field)).encode()).decode()
-
-    def get(self, field):
-        answer = self.call("/v3/kv/range", {"key": self.key(field)})
-        if not answer.get("kvs"):
-            return 0
-        return int(base64.b64decode(answer["kvs"][0].get("value", "")) or b"0")
-
-    def put(self, field, value):
-        self.call("/v3/kv/put", {"key": self.key(field),
-                                 "value": base64.b64encode(str(value).encode()).decode()})
 
     def close(self):
         # Everything under the prefix: the counter's keys.

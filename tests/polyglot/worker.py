@@ -2,16 +2,18 @@
 worker does; driver.py starts and checks them). The lock through polylock.Lock,
 from the installed wheel: Lock.open, acquire (owner_died), release,
 fencing_token. The etcd store through urllib."""
-import base64
 import errno
-import json
 import os
 import random
 import sys
 import time
-import urllib.request
 
 import polylock
+
+# The driver runs this with `python -I`, which leaves the script's directory
+# off sys.path: etcd_store.py (shared with driver.py) sits beside it.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from etcd_store import EtcdStore  # noqa: E402
 
 FIELD = 32
 MAX_SLOTS = 128
@@ -46,38 +48,13 @@ class FileStore:
         os.pwrite(self.fd, b"%031d\n" % value, FIELD * field_index(field))
 
 
-class EtcdStore:
-    def __init__(self, spec):
-        endpoint, self.prefix = spec.split("/", 1)
-        self.url = "http://" + endpoint
-        self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-    def call(self, path, request):
-        data = json.dumps(request).encode()
-        with self.opener.open(urllib.request.Request(self.url + path, data=data), timeout=10) as r:
-            return json.loads(r.read())
-
-    def key(self, field):
-        return base64.b64encode(("%s/%s" % (self.prefix, field)).encode()).decode()
-
-    def get(self, field):
-        answer = self.call("/v3/kv/range", {"key": self.key(field)})
-        if not answer.get("kvs"):
-            return 0
-        return int(base64.b64decode(answer["kvs"][0].get("value", "")) or b"0")
-
-    def put(self, field, value):
-        self.call("/v3/kv/put", {"key": self.key(field),
-                                 "value": base64.b64encode(str(value).encode()).decode()})
-
-
 def main(argv):
     if len(argv) < 5:
         return 2
     spec, name, role, slot, log_path = argv[:5]
     slot = int(slot)
     etcd = spec.startswith("etcd:")
-    store = EtcdStore(spec[5:]) if etcd else FileStore(spec[5:])
+    store = EtcdStore(*spec[5:].split("/", 1)) if etcd else FileStore(spec[5:])
     lock = polylock.Lock.open(name)
     if not etcd:  # a named lock has no fencing tokens
         try:
