@@ -107,8 +107,11 @@ def compute(data, slow_below=SLOW_BELOW):
                     for r, locks in complete.items()}
         phases = {}
         for phase in ("fast", "slow", "all"):
+            # A round in which the peer made no acquisition at all (a window
+            # shorter than a scheduler's time slice, as in the smoke test) gives
+            # no ratio: it is left out.
             chosen = [locks for r, locks in sorted(complete.items())
-                      if phase == "all" or phase_of[r] == phase]
+                      if (phase == "all" or phase_of[r] == phase) and locks[PEER][0] > 0]
             if not chosen:
                 continue
             rates = [locks[PEER][0] for locks in chosen]
