@@ -21,11 +21,18 @@
 // release: one txn deletes holder and the holder's queue key, guarded by
 //   holder's mod revision.
 //
-// Every write whose outcome we cannot know (a timeout mid-call) abandons the
-// handle's lease: whatever it wrote expires within the TTL, so an unknown
-// outcome can delay the queue but never leave it stuck.
+// Every write of an acquire touches only that attempt's own queue key (and
+// `holder`, naming that key). A write whose outcome we cannot know (a timeout
+// mid-call) is withdrawn: one txn reads `holder` if it names our key (the
+// claim happened: the hold is ours) and otherwise deletes our key, so that a
+// claim still on its way finds no key and fails. The handle's lease, which
+// other holds and waits of the handle rest on, is kept. Only when etcd does
+// not answer the withdrawal either (withdraw_patience_ms) is the lease
+// retired: no new key goes on it, and it is revoked, taking whatever it
+// carries, as soon as no hold of this handle rests on it.
 #include "etcd_lock.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <thread>
@@ -35,7 +42,8 @@ namespace {
 
 constexpr long first_call_floor_ms = 1000;           // a try (timeout 0) still gets a round trip
 constexpr long call_cap_ms = 10000;                  // one call of a wait without deadline
-constexpr long cleanup_ms = 1000;                    // deleting our key after giving up
+constexpr long cleanup_ms = 1000;                    // revoking a lease we give up
+constexpr std::int64_t withdraw_patience_ms = 2000;  // withdrawing a key, retries and all
 constexpr long release_ms = 5000;                    // each call of release and locked
 constexpr std::int64_t release_patience_ms = 10000;  // release and locked, retries and all
 constexpr long watch_slice_ms = 5000;                // look again at least this often
@@ -138,9 +146,11 @@ EtcdLock::~EtcdLock() {
   std::lock_guard<std::mutex> guard(mutex_);
   // A held lock stays held when its handle closes, as a named lock does: the
   // lease lives on with the process (the keeper holds it).
-  if (lease_ && !(holding_ && held_lease_ == lease_)) {
-    forget(lease_);
-    client_->call("/v3/lease/revoke", Json{{"ID", std::to_string(lease_->id)}}, cleanup_ms);
+  if (lease_) retired_.push_back(lease_);
+  for (const auto& lease : retired_) {
+    if (holding_ && held_lease_ == lease) continue;
+    forget(lease);
+    client_->call("/v3/lease/revoke", Json{{"ID", std::to_string(lease->id)}}, cleanup_ms);
   }
 }
 
@@ -183,6 +193,69 @@ void EtcdLock::abandon(const std::shared_ptr<Lease>& lease) {
   client_->call("/v3/lease/revoke", Json{{"ID", std::to_string(lease->id)}}, cleanup_ms);
 }
 
+// A lease that may carry a key we lost track of (a write never answered, and
+// its withdrawal neither). No new key goes on it; it is revoked, so that what
+// it carries goes, once no hold of this handle rests on it (drop_retired).
+void EtcdLock::retire(const std::shared_ptr<Lease>& lease) {
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    if (lease_ == lease) lease_.reset();
+    if (std::find(retired_.begin(), retired_.end(), lease) == retired_.end())
+      retired_.push_back(lease);
+  }
+  drop_retired();
+}
+
+// Revokes the retired leases that no hold of this handle rests on.
+void EtcdLock::drop_retired() {
+  std::vector<std::shared_ptr<Lease>> dropping;
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    if (retired_.empty()) return;
+    for (auto it = retired_.begin(); it != retired_.end();) {
+      if (holding_ && held_lease_ == *it) {
+        ++it;
+      } else {
+        dropping.push_back(*it);
+        it = retired_.erase(it);
+      }
+    }
+  }
+  for (const auto& lease : dropping) abandon(lease);
+}
+
+// Makes known the outcome of a write of `hold` whose answer never came (see
+// the top of this file): claimed, with the hold's token in *revision, when
+// `holder` names our key; otherwise our key is deleted (withdrawn). unknown:
+// etcd answered none of the attempts within withdraw_patience_ms; the lease
+// is then retired.
+EtcdLock::Withdrawal EtcdLock::withdraw(Hold& hold, std::int64_t* revision) {
+  const Json txn = {{"compare",
+                     {{{"key", base64(holder_key_)},
+                       {"target", "VALUE"},
+                       {"result", "EQUAL"},
+                       {"value", base64(hold.key)}}}},
+                    {"success", {get(holder_key_)}},
+                    {"failure", {erase(hold.key)}}};
+  hold.created = 0;
+  const Deadline patience = Deadline::after(withdraw_patience_ms * 1000000);
+  for (;;) {
+    const Reply reply =
+        client_->call("/v3/kv/txn", txn, patience.budget_ms(1, withdraw_patience_ms));
+    if (reply.outcome == Outcome::ok) {
+      if (!reply.body.value("succeeded", false)) return Withdrawal::withdrawn;
+      const Json* record = first_kv(txn_response(reply.body, 0, "response_range"));
+      *revision = record ? int_field(*record, "mod_revision") : 0;
+      if (*revision > 0) return Withdrawal::claimed;
+      break;  // not etcd's answer: as if none came
+    }
+    if (!transient(reply) || patience.passed()) break;
+    pause_briefly(patience);
+  }
+  retire(hold.lease);
+  return Withdrawal::unknown;
+}
+
 // Puts a new queue key for `hold` (after a lost lease or a disturbance).
 int EtcdLock::enqueue(Hold& hold, const Deadline& deadline) {
   for (;;) {
@@ -209,18 +282,19 @@ int EtcdLock::enqueue(Hold& hold, const Deadline& deadline) {
       continue;
     }
     if (!transient(reply)) return failure(reply);
-    abandon(hold.lease);  // the put may or may not have happened
+    std::int64_t revision = 0;
+    withdraw(hold, &revision);  // the put may or may not have happened (it never claims)
     pause_briefly(deadline);
   }
 }
 
-// Gives up the wait: deletes our queue key and returns `status`.
+// Gives up the wait: deletes our queue key and returns `status` — or the
+// hold, when a claim of ours whose answer was lost (a transient rejection)
+// had taken it after all.
 int EtcdLock::leave(Hold& hold, int status) {
   if (hold.created == 0) return status;
-  const Json txn = {{"success", {erase(hold.key)}}};
-  const Reply reply = client_->call("/v3/kv/txn", txn, cleanup_ms);
-  if (reply.outcome != Outcome::ok) abandon(hold.lease);  // then the key expires with it
-  hold.created = 0;
+  std::int64_t revision = 0;
+  if (withdraw(hold, &revision) == Withdrawal::claimed) return held(hold, revision, LOCK_OK);
   return status;
 }
 
@@ -249,6 +323,7 @@ Json EtcdLock::key_ahead(std::int64_t created) const {
 int EtcdLock::acquire(std::int64_t timeout_ns, lock_stop_fn stop, void* context) {
   const Deadline deadline = Deadline::after(timeout_ns);
   std::uint64_t seen = waker_.generation();
+  drop_retired();
   Hold hold;
   int status = take_lease(deadline, hold.lease);
   if (status != LOCK_OK) return status;
@@ -287,9 +362,15 @@ int EtcdLock::acquire(std::int64_t timeout_ns, lock_stop_fn stop, void* context)
     const bool lease_gone =
         first.outcome == Outcome::rejected && int_field(first.body, "code") == 5;
     if (!transient(first) && !lease_gone) return failure(first);
-    // It may have been written (a timeout, or a leader that changed under
-    // it), or our lease expired: a fresh lease, so nothing of ours is left.
-    abandon(hold.lease);
+    if (lease_gone) {
+      abandon(hold.lease);  // nothing was written; a fresh lease
+    } else {
+      // It may have been written (a timeout, or a leader that changed under
+      // it): taken the free lock, or queued us.
+      std::int64_t revision = 0;
+      if (withdraw(hold, &revision) == Withdrawal::claimed)
+        return held(hold, revision, LOCK_OK);
+    }
     if (deadline.passed()) return LOCK_TIMEOUT;
     status = enqueue(hold, deadline);
     if (status != LOCK_OK) return status;
@@ -348,7 +429,8 @@ int EtcdLock::acquire(std::int64_t timeout_ns, lock_stop_fn stop, void* context)
         }
         const Json* ours = first_kv(first_range);
         if (!ours || int_field(*ours, "create_revision") != hold.created) {
-          abandon(hold.lease);  // our lease expired while we waited
+          // Our key went: our lease expired while we waited (the put of a new
+          // key on it then says so, and a fresh lease is taken).
           hold.created = 0;
           status = enqueue(hold, deadline);
           if (status != LOCK_OK) return status;
@@ -363,8 +445,12 @@ int EtcdLock::acquire(std::int64_t timeout_ns, lock_stop_fn stop, void* context)
         return leave(hold, failure(answer));
       } else {
         if (answer.outcome == Outcome::timed_out) {
-          abandon(hold.lease);  // the claim may have happened; let it expire
-          hold.created = 0;
+          // The claim may have happened: find out, deleting our key unless it
+          // did (a timed acquire may so return up to withdraw_patience_ms
+          // late, with the hold when the claim took it).
+          std::int64_t revision = 0;
+          if (withdraw(hold, &revision) == Withdrawal::claimed)
+            return held(hold, revision, LOCK_OK);
           if (deadline.passed()) return LOCK_TIMEOUT;
           status = enqueue(hold, deadline);
           if (status != LOCK_OK) return status;
@@ -385,7 +471,9 @@ int EtcdLock::acquire(std::int64_t timeout_ns, lock_stop_fn stop, void* context)
       if (!stop) continue;
       // Asked out of the queue, so the stop function may use this very lock
       // (lock.h); going on costs our place.
-      leave(hold, LOCK_OK);
+      std::int64_t revision = 0;
+      if (hold.created > 0 && withdraw(hold, &revision) == Withdrawal::claimed)
+        return held(hold, revision, LOCK_OK);
       if (stop(context)) return LOCK_EINTR;
       status = enqueue(hold, deadline);
       if (status != LOCK_OK) return status;
@@ -434,6 +522,12 @@ int EtcdLock::release_holder(const Deadline& deadline) {
 }
 
 int EtcdLock::release() {
+  const int status = release_hold();
+  drop_retired();  // a retired lease the released hold rested on
+  return status;
+}
+
+int EtcdLock::release_hold() {
   std::lock_guard<std::mutex> one_at_a_time(releasing_);
   const Deadline deadline = Deadline::after(release_patience_ms * 1000000);
   std::string key;

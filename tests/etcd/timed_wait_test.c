@@ -7,9 +7,9 @@
  * 1-20 ms timeouts, retried, until it gets the lock. 40 rounds with WAITER a
  * separate handle, 40 with WAITER the holding handle itself (the lock is not
  * owned: a holder may wait on it again). Every acquire must be LOCK_OK or
- * LOCK_TIMEOUT: LOCK_OWNERDEAD would say a holder died. (Registered DISABLED
- * until etcd_lock.cpp stops abandoning the handle's lease when a deadline
- * cuts a claim short: it fails today, in 1 to 6 rounds of 40 either way.) */
+ * LOCK_TIMEOUT: LOCK_OWNERDEAD would say a holder died. (It failed in 1 to 6
+ * rounds of 40 either way while etcd_lock.cpp abandoned the handle's lease
+ * when a deadline cut a claim short.) */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
