@@ -103,7 +103,12 @@ bool transient(const Reply& reply) {
   if (reply.outcome == Outcome::timed_out || reply.outcome == Outcome::refused) return true;
   if (reply.outcome != Outcome::rejected) return false;
   const std::int64_t code = int_field(reply.body, "code");
-  return code == 14 || code == 4;  // Unavailable (no leader yet), DeadlineExceeded
+  if (code == 14 || code == 4) return true;  // Unavailable (no leader yet), DeadlineExceeded
+  // A request whose deadline (ours, which gRPC passes on) ran out inside etcd
+  // is answered with Go's context error as Unknown (2): an unknown outcome.
+  const auto error = reply.body.find("error");
+  return code == 2 && error != reply.body.end() && error->is_string() &&
+         *error == "context deadline exceeded";
 }
 
 // LOCK_ESYS with errno telling why.
@@ -134,6 +139,13 @@ struct EtcdLock::Hold {
   std::shared_ptr<Lease> lease;
   std::string key;
   std::int64_t created = 0;  // our key's create revision; 0 while not queued
+  // A dead holder's record, seen by a claim at the front of the queue: its mod
+  // revision (0: none seen). The next claim takes over exactly that record.
+  std::int64_t dead_record = 0;
+  // What the last claim sent answers if it took the lock (LOCK_OWNERDEAD when
+  // it took over a dead holder's record): what a withdrawal that finds the
+  // claim happened returns.
+  int claim_status = LOCK_OK;
 };
 
 EtcdLock::EtcdLock(const Name& name)
@@ -258,6 +270,8 @@ EtcdLock::Withdrawal EtcdLock::withdraw(Hold& hold, std::int64_t* revision) {
 
 // Puts a new queue key for `hold` (after a lost lease or a disturbance).
 int EtcdLock::enqueue(Hold& hold, const Deadline& deadline) {
+  hold.dead_record = 0;
+  hold.claim_status = LOCK_OK;
   for (;;) {
     if (deadline.passed()) return LOCK_TIMEOUT;
     const int status = take_lease(deadline, hold.lease);
@@ -294,7 +308,8 @@ int EtcdLock::enqueue(Hold& hold, const Deadline& deadline) {
 int EtcdLock::leave(Hold& hold, int status) {
   if (hold.created == 0) return status;
   std::int64_t revision = 0;
-  if (withdraw(hold, &revision) == Withdrawal::claimed) return held(hold, revision, LOCK_OK);
+  if (withdraw(hold, &revision) == Withdrawal::claimed)
+    return held(hold, revision, hold.claim_status);
   return status;
 }
 
@@ -408,15 +423,22 @@ int EtcdLock::acquire(std::int64_t timeout_ns, lock_stop_fn stop, void* context)
       // holder whose lease expired while it held the lock (a release deletes
       // it with the holder's key, and a live holder's key would be older
       // than ours): LOCK_OWNERDEAD.
+      // The claim also names the holder record it replaces (none, or the
+      // dead holder's seen by the last look), so that the status it answers
+      // is known before it is sent: a withdrawal that finds it happened
+      // returns the same.
+      hold.claim_status = hold.dead_record ? LOCK_OWNERDEAD : LOCK_OK;
       const Json claim = {{"compare",
                            {compare(hold.key, "CREATE", hold.created),
                             {{"key", base64(queue_prefix_)},
                              {"range_end", base64(range_end(queue_prefix_))},
                              {"target", "CREATE"},
                              {"result", "GREATER"},
-                             {"create_revision", std::to_string(hold.created - 1)}}}},
+                             {"create_revision", std::to_string(hold.created - 1)}},
+                            hold.dead_record ? compare(holder_key_, "MOD", hold.dead_record)
+                                             : compare(holder_key_, "CREATE", 0)}},
                           {"success", {get(holder_key_), put(holder_key_, hold.key, 0)}},
-                          {"failure", {get(hold.key), key_ahead(hold.created)}}};
+                          {"failure", {get(hold.key), key_ahead(hold.created), get(holder_key_)}}};
       const Reply answer = client_->call("/v3/kv/txn", claim, deadline.budget_ms(1, call_cap_ms));
       if (answer.outcome == Outcome::ok) {
         const Json* first_range = txn_response(answer.body, 0, "response_range");
@@ -437,7 +459,19 @@ int EtcdLock::acquire(std::int64_t timeout_ns, lock_stop_fn stop, void* context)
           continue;
         }
         const Json* kv = first_kv(txn_response(answer.body, 1, "response_range"));
-        if (!kv) continue;  // it went between the compare and the read: try again
+        if (!kv) {
+          // At the front of the queue, yet not claimed: a holder record
+          // other than the one the claim named. Ours: a claim of ours whose
+          // answer was lost took the lock. Another's: its holder's lease
+          // expired while it held the lock (a live holder's key would be
+          // ahead of ours); the next claim takes it over, LOCK_OWNERDEAD.
+          const Json* record = first_kv(txn_response(answer.body, 2, "response_range"));
+          if (record && kv_string(*record, "value") == hold.key)
+            return held(hold, int_field(*record, "mod_revision"), hold.claim_status);
+          hold.dead_record = record ? int_field(*record, "mod_revision") : 0;
+          continue;
+        }
+        hold.dead_record = 0;
         ahead = kv_string(*kv, "key");
         watch_from = revision_of(answer.body);
         if (ahead.empty()) return leave(hold, garbage());
@@ -450,7 +484,7 @@ int EtcdLock::acquire(std::int64_t timeout_ns, lock_stop_fn stop, void* context)
           // late, with the hold when the claim took it).
           std::int64_t revision = 0;
           if (withdraw(hold, &revision) == Withdrawal::claimed)
-            return held(hold, revision, LOCK_OK);
+            return held(hold, revision, hold.claim_status);
           if (deadline.passed()) return LOCK_TIMEOUT;
           status = enqueue(hold, deadline);
           if (status != LOCK_OK) return status;
@@ -473,7 +507,7 @@ int EtcdLock::acquire(std::int64_t timeout_ns, lock_stop_fn stop, void* context)
       // (lock.h); going on costs our place.
       std::int64_t revision = 0;
       if (hold.created > 0 && withdraw(hold, &revision) == Withdrawal::claimed)
-        return held(hold, revision, LOCK_OK);
+        return held(hold, revision, hold.claim_status);
       if (stop(context)) return LOCK_EINTR;
       status = enqueue(hold, deadline);
       if (status != LOCK_OK) return status;
