@@ -21,11 +21,18 @@
 // release: one txn deletes holder and the holder's queue key, guarded by
 //   holder's mod revision.
 //
-// Every write whose outcome we cannot know (a timeout mid-call) abandons the
-// handle's lease: whatever it wrote expires within the TTL, so an unknown
-// outcome can delay the queue but never leave it stuck.
+// Every write of an acquire touches only that attempt's own queue key (and
+// `holder`, naming that key). A write whose outcome we cannot know (a timeout
+// mid-call) is withdrawn: one txn reads `holder` if it names our key (the
+// claim happened: the hold is ours) and otherwise deletes our key, so that a
+// claim still on its way finds no key and fails. The handle's lease, which
+// other holds and waits of the handle rest on, is kept. Only when etcd does
+// not answer the withdrawal either (withdraw_patience_ms) is the lease
+// retired: no new key goes on it, and it is revoked, taking whatever it
+// carries, as soon as no hold of this handle rests on it.
 #include "etcd_lock.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <thread>
@@ -35,7 +42,8 @@ namespace {
 
 constexpr long first_call_floor_ms = 1000;           // a try (timeout 0) still gets a round trip
 constexpr long call_cap_ms = 10000;                  // one call of a wait without deadline
-constexpr long cleanup_ms = 1000;                    // deleting our key after giving up
+constexpr long cleanup_ms = 1000;                    // revoking a lease we give up
+constexpr std::int64_t withdraw_patience_ms = 2000;  // withdrawing a key, retries and all
 constexpr long release_ms = 5000;                    // each call of release and locked
 constexpr std::int64_t release_patience_ms = 10000;  // release and locked, retries and all
 constexpr long watch_slice_ms = 5000;                // look again at least this often
@@ -95,7 +103,12 @@ bool transient(const Reply& reply) {
   if (reply.outcome == Outcome::timed_out || reply.outcome == Outcome::refused) return true;
   if (reply.outcome != Outcome::rejected) return false;
   const std::int64_t code = int_field(reply.body, "code");
-  return code == 14 || code == 4;  // Unavailable (no leader yet), DeadlineExceeded
+  if (code == 14 || code == 4) return true;  // Unavailable (no leader yet), DeadlineExceeded
+  // A request whose deadline (ours, which gRPC passes on) ran out inside etcd
+  // is answered with Go's context error as Unknown (2): an unknown outcome.
+  const auto error = reply.body.find("error");
+  return code == 2 && error != reply.body.end() && error->is_string() &&
+         *error == "context deadline exceeded";
 }
 
 // LOCK_ESYS with errno telling why.
@@ -126,6 +139,13 @@ struct EtcdLock::Hold {
   std::shared_ptr<Lease> lease;
   std::string key;
   std::int64_t created = 0;  // our key's create revision; 0 while not queued
+  // A dead holder's record, seen by a claim at the front of the queue: its mod
+  // revision (0: none seen). The next claim takes over exactly that record.
+  std::int64_t dead_record = 0;
+  // What the last claim sent answers if it took the lock (LOCK_OWNERDEAD when
+  // it took over a dead holder's record): what a withdrawal that finds the
+  // claim happened returns.
+  int claim_status = LOCK_OK;
 };
 
 EtcdLock::EtcdLock(const Name& name)
@@ -138,9 +158,11 @@ EtcdLock::~EtcdLock() {
   std::lock_guard<std::mutex> guard(mutex_);
   // A held lock stays held when its handle closes, as a named lock does: the
   // lease lives on with the process (the keeper holds it).
-  if (lease_ && !(holding_ && held_lease_ == lease_)) {
-    forget(lease_);
-    client_->call("/v3/lease/revoke", Json{{"ID", std::to_string(lease_->id)}}, cleanup_ms);
+  if (lease_) retired_.push_back(lease_);
+  for (const auto& lease : retired_) {
+    if (holding_ && held_lease_ == lease) continue;
+    forget(lease);
+    client_->call("/v3/lease/revoke", Json{{"ID", std::to_string(lease->id)}}, cleanup_ms);
   }
 }
 
@@ -183,8 +205,73 @@ void EtcdLock::abandon(const std::shared_ptr<Lease>& lease) {
   client_->call("/v3/lease/revoke", Json{{"ID", std::to_string(lease->id)}}, cleanup_ms);
 }
 
+// A lease that may carry a key we lost track of (a write never answered, and
+// its withdrawal neither). No new key goes on it; it is revoked, so that what
+// it carries goes, once no hold of this handle rests on it (drop_retired).
+void EtcdLock::retire(const std::shared_ptr<Lease>& lease) {
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    if (lease_ == lease) lease_.reset();
+    if (std::find(retired_.begin(), retired_.end(), lease) == retired_.end())
+      retired_.push_back(lease);
+  }
+  drop_retired();
+}
+
+// Revokes the retired leases that no hold of this handle rests on.
+void EtcdLock::drop_retired() {
+  std::vector<std::shared_ptr<Lease>> dropping;
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    if (retired_.empty()) return;
+    for (auto it = retired_.begin(); it != retired_.end();) {
+      if (holding_ && held_lease_ == *it) {
+        ++it;
+      } else {
+        dropping.push_back(*it);
+        it = retired_.erase(it);
+      }
+    }
+  }
+  for (const auto& lease : dropping) abandon(lease);
+}
+
+// Makes known the outcome of a write of `hold` whose answer never came (see
+// the top of this file): claimed, with the hold's token in *revision, when
+// `holder` names our key; otherwise our key is deleted (withdrawn). unknown:
+// etcd answered none of the attempts within withdraw_patience_ms; the lease
+// is then retired.
+EtcdLock::Withdrawal EtcdLock::withdraw(Hold& hold, std::int64_t* revision) {
+  const Json txn = {{"compare",
+                     {{{"key", base64(holder_key_)},
+                       {"target", "VALUE"},
+                       {"result", "EQUAL"},
+                       {"value", base64(hold.key)}}}},
+                    {"success", {get(holder_key_)}},
+                    {"failure", {erase(hold.key)}}};
+  hold.created = 0;
+  const Deadline patience = Deadline::after(withdraw_patience_ms * 1000000);
+  for (;;) {
+    const Reply reply =
+        client_->call("/v3/kv/txn", txn, patience.budget_ms(1, withdraw_patience_ms));
+    if (reply.outcome == Outcome::ok) {
+      if (!reply.body.value("succeeded", false)) return Withdrawal::withdrawn;
+      const Json* record = first_kv(txn_response(reply.body, 0, "response_range"));
+      *revision = record ? int_field(*record, "mod_revision") : 0;
+      if (*revision > 0) return Withdrawal::claimed;
+      break;  // not etcd's answer: as if none came
+    }
+    if (!transient(reply) || patience.passed()) break;
+    pause_briefly(patience);
+  }
+  retire(hold.lease);
+  return Withdrawal::unknown;
+}
+
 // Puts a new queue key for `hold` (after a lost lease or a disturbance).
 int EtcdLock::enqueue(Hold& hold, const Deadline& deadline) {
+  hold.dead_record = 0;
+  hold.claim_status = LOCK_OK;
   for (;;) {
     if (deadline.passed()) return LOCK_TIMEOUT;
     const int status = take_lease(deadline, hold.lease);
@@ -209,18 +296,20 @@ int EtcdLock::enqueue(Hold& hold, const Deadline& deadline) {
       continue;
     }
     if (!transient(reply)) return failure(reply);
-    abandon(hold.lease);  // the put may or may not have happened
+    std::int64_t revision = 0;
+    withdraw(hold, &revision);  // the put may or may not have happened (it never claims)
     pause_briefly(deadline);
   }
 }
 
-// Gives up the wait: deletes our queue key and returns `status`.
+// Gives up the wait: deletes our queue key and returns `status` — or the
+// hold, when a claim of ours whose answer was lost (a transient rejection)
+// had taken it after all.
 int EtcdLock::leave(Hold& hold, int status) {
   if (hold.created == 0) return status;
-  const Json txn = {{"success", {erase(hold.key)}}};
-  const Reply reply = client_->call("/v3/kv/txn", txn, cleanup_ms);
-  if (reply.outcome != Outcome::ok) abandon(hold.lease);  // then the key expires with it
-  hold.created = 0;
+  std::int64_t revision = 0;
+  if (withdraw(hold, &revision) == Withdrawal::claimed)
+    return held(hold, revision, hold.claim_status);
   return status;
 }
 
@@ -249,6 +338,7 @@ Json EtcdLock::key_ahead(std::int64_t created) const {
 int EtcdLock::acquire(std::int64_t timeout_ns, lock_stop_fn stop, void* context) {
   const Deadline deadline = Deadline::after(timeout_ns);
   std::uint64_t seen = waker_.generation();
+  drop_retired();
   Hold hold;
   int status = take_lease(deadline, hold.lease);
   if (status != LOCK_OK) return status;
@@ -287,9 +377,15 @@ int EtcdLock::acquire(std::int64_t timeout_ns, lock_stop_fn stop, void* context)
     const bool lease_gone =
         first.outcome == Outcome::rejected && int_field(first.body, "code") == 5;
     if (!transient(first) && !lease_gone) return failure(first);
-    // It may have been written (a timeout, or a leader that changed under
-    // it), or our lease expired: a fresh lease, so nothing of ours is left.
-    abandon(hold.lease);
+    if (lease_gone) {
+      abandon(hold.lease);  // nothing was written; a fresh lease
+    } else {
+      // It may have been written (a timeout, or a leader that changed under
+      // it): taken the free lock, or queued us.
+      std::int64_t revision = 0;
+      if (withdraw(hold, &revision) == Withdrawal::claimed)
+        return held(hold, revision, LOCK_OK);
+    }
     if (deadline.passed()) return LOCK_TIMEOUT;
     status = enqueue(hold, deadline);
     if (status != LOCK_OK) return status;
@@ -327,15 +423,22 @@ int EtcdLock::acquire(std::int64_t timeout_ns, lock_stop_fn stop, void* context)
       // holder whose lease expired while it held the lock (a release deletes
       // it with the holder's key, and a live holder's key would be older
       // than ours): LOCK_OWNERDEAD.
+      // The claim also names the holder record it replaces (none, or the
+      // dead holder's seen by the last look), so that the status it answers
+      // is known before it is sent: a withdrawal that finds it happened
+      // returns the same.
+      hold.claim_status = hold.dead_record ? LOCK_OWNERDEAD : LOCK_OK;
       const Json claim = {{"compare",
                            {compare(hold.key, "CREATE", hold.created),
                             {{"key", base64(queue_prefix_)},
                              {"range_end", base64(range_end(queue_prefix_))},
                              {"target", "CREATE"},
                              {"result", "GREATER"},
-                             {"create_revision", std::to_string(hold.created - 1)}}}},
+                             {"create_revision", std::to_string(hold.created - 1)}},
+                            hold.dead_record ? compare(holder_key_, "MOD", hold.dead_record)
+                                             : compare(holder_key_, "CREATE", 0)}},
                           {"success", {get(holder_key_), put(holder_key_, hold.key, 0)}},
-                          {"failure", {get(hold.key), key_ahead(hold.created)}}};
+                          {"failure", {get(hold.key), key_ahead(hold.created), get(holder_key_)}}};
       const Reply answer = client_->call("/v3/kv/txn", claim, deadline.budget_ms(1, call_cap_ms));
       if (answer.outcome == Outcome::ok) {
         const Json* first_range = txn_response(answer.body, 0, "response_range");
@@ -348,14 +451,27 @@ int EtcdLock::acquire(std::int64_t timeout_ns, lock_stop_fn stop, void* context)
         }
         const Json* ours = first_kv(first_range);
         if (!ours || int_field(*ours, "create_revision") != hold.created) {
-          abandon(hold.lease);  // our lease expired while we waited
+          // Our key went: our lease expired while we waited (the put of a new
+          // key on it then says so, and a fresh lease is taken).
           hold.created = 0;
           status = enqueue(hold, deadline);
           if (status != LOCK_OK) return status;
           continue;
         }
         const Json* kv = first_kv(txn_response(answer.body, 1, "response_range"));
-        if (!kv) continue;  // it went between the compare and the read: try again
+        if (!kv) {
+          // At the front of the queue, yet not claimed: a holder record
+          // other than the one the claim named. Ours: a claim of ours whose
+          // answer was lost took the lock. Another's: its holder's lease
+          // expired while it held the lock (a live holder's key would be
+          // ahead of ours); the next claim takes it over, LOCK_OWNERDEAD.
+          const Json* record = first_kv(txn_response(answer.body, 2, "response_range"));
+          if (record && kv_string(*record, "value") == hold.key)
+            return held(hold, int_field(*record, "mod_revision"), hold.claim_status);
+          hold.dead_record = record ? int_field(*record, "mod_revision") : 0;
+          continue;
+        }
+        hold.dead_record = 0;
         ahead = kv_string(*kv, "key");
         watch_from = revision_of(answer.body);
         if (ahead.empty()) return leave(hold, garbage());
@@ -363,8 +479,12 @@ int EtcdLock::acquire(std::int64_t timeout_ns, lock_stop_fn stop, void* context)
         return leave(hold, failure(answer));
       } else {
         if (answer.outcome == Outcome::timed_out) {
-          abandon(hold.lease);  // the claim may have happened; let it expire
-          hold.created = 0;
+          // The claim may have happened: find out, deleting our key unless it
+          // did (a timed acquire may so return up to withdraw_patience_ms
+          // late, with the hold when the claim took it).
+          std::int64_t revision = 0;
+          if (withdraw(hold, &revision) == Withdrawal::claimed)
+            return held(hold, revision, hold.claim_status);
           if (deadline.passed()) return LOCK_TIMEOUT;
           status = enqueue(hold, deadline);
           if (status != LOCK_OK) return status;
@@ -385,7 +505,9 @@ int EtcdLock::acquire(std::int64_t timeout_ns, lock_stop_fn stop, void* context)
       if (!stop) continue;
       // Asked out of the queue, so the stop function may use this very lock
       // (lock.h); going on costs our place.
-      leave(hold, LOCK_OK);
+      std::int64_t revision = 0;
+      if (hold.created > 0 && withdraw(hold, &revision) == Withdrawal::claimed)
+        return held(hold, revision, hold.claim_status);
       if (stop(context)) return LOCK_EINTR;
       status = enqueue(hold, deadline);
       if (status != LOCK_OK) return status;
@@ -434,6 +556,12 @@ int EtcdLock::release_holder(const Deadline& deadline) {
 }
 
 int EtcdLock::release() {
+  const int status = release_hold();
+  drop_retired();  // a retired lease the released hold rested on
+  return status;
+}
+
+int EtcdLock::release_hold() {
   std::lock_guard<std::mutex> one_at_a_time(releasing_);
   const Deadline deadline = Deadline::after(release_patience_ms * 1000000);
   std::string key;

@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "client.hpp"
 #include "keeper.hpp"
@@ -27,8 +28,13 @@ class EtcdLock {
 
  private:
   struct Hold;  // one acquire's place in the queue
+  enum class Withdrawal { claimed, withdrawn, unknown };
   int take_lease(const Deadline& deadline, std::shared_ptr<Lease>& lease);
   void abandon(const std::shared_ptr<Lease>& lease);
+  void retire(const std::shared_ptr<Lease>& lease);
+  void drop_retired();
+  Withdrawal withdraw(Hold& hold, std::int64_t* revision);
+  int release_hold();
   int enqueue(Hold& hold, const Deadline& deadline);
   Json key_ahead(std::int64_t created) const;
   int leave(Hold& hold, int status);
@@ -50,6 +56,7 @@ class EtcdLock {
   std::string held_key_;
   std::int64_t token_ = 0;
   std::shared_ptr<Lease> held_lease_;
+  std::vector<std::shared_ptr<Lease>> retired_;  // see EtcdLock::retire
 
   std::mutex releasing_;  // one release at a time through this handle
 };

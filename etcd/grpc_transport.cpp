@@ -145,7 +145,8 @@ bool parse(const Json& json, pb::DeleteRangeRequest& request) {
 }
 
 bool parse(const Json& json, pb::Compare& compare) {
-  if (!only(json, {"key", "range_end", "target", "result", "create_revision", "mod_revision"}))
+  if (!only(json,
+            {"key", "range_end", "target", "result", "create_revision", "mod_revision", "value"}))
     return false;
   pb::Compare_CompareTarget target = pb::Compare::VERSION;
   pb::Compare_CompareResult result = pb::Compare::EQUAL;
@@ -158,6 +159,10 @@ bool parse(const Json& json, pb::Compare& compare) {
     compare.set_create_revision(int_field(json, "create_revision"));
   else if (target == pb::Compare::MOD)
     compare.set_mod_revision(int_field(json, "mod_revision"));
+  else if (target == pb::Compare::VALUE)
+    return bytes(json, "value", compare.mutable_value()) &&
+           bytes(json, "key", compare.mutable_key()) &&
+           bytes(json, "range_end", compare.mutable_range_end());
   else
     return false;
   return bytes(json, "key", compare.mutable_key()) &&
