@@ -34,24 +34,26 @@
 // or the release sees the waiter (the waiter reads wake_seq before the owner
 // word, so a bump in between makes its FUTEX_WAIT return at once).
 //
-// HOLDER DEATH. Sleeps are bounded (4 ms, doubling to 16 ms), and a waiter
-// whose sleep ran out re-checks the holder: it takes the lock with a CAS from
-// the holder's exact value to its own, answering `owner_died`, only on proof
-// of death -- /proc/<pid>/stat is gone, or its start time differs (the pid
-// was reused), or the process is a zombie with one thread left (a process
-// whose main thread exited while other threads run shows "Z" too, but with
-// "Threads: 2" or more in /proc/<pid>/status, and is alive). Never on a
-// timeout. A newcomer that only tries (timeout 0) checks at once. A process
-// learns its own identity from /proc/self/stat once, and again in a fork
-// child (pthread_atfork).
+// HOLDER DEATH. A waiter sleeps with no timeout (or until its deadline); the
+// process's watcher thread (below) wakes it when the holder is proved dead,
+// and it then takes the lock with a CAS from the holder's exact value to its
+// own, answering `owner_died`, only on proof of death -- /proc/<pid>/stat is
+// gone, or its start time differs (the pid was reused), or the process is a
+// zombie with one thread left (a process whose main thread exited while other
+// threads run shows "Z" too, but with "Threads: 2" or more in
+// /proc/<pid>/status, and is alive). Never on a timeout. A newcomer that only
+// tries (timeout 0) checks at once; a timed waiter checks at its deadline. A
+// process learns its own identity from /proc/self/stat once, and again in a
+// fork child (pthread_atfork).
 //
-// FAIRNESS. A waiter that has waited fair_after_ns puts its thread identity
+// FAIRNESS. A waiter that has waited fair_after_ns and, woken, finds the lock
+// taken again (it lost a race) puts its thread identity
 // (tid, thread start time) in the `hand_off` word -- one request at a time --
 // and sets want_hand_off_bit on the owner word. A release that sees the bit
 // (its fast CAS fails on it) turns the owner word into reserved_bit|request
 // in one CAS and wakes all sleepers; only the requesting thread can claim it
 // (CAS to its process identity), so no newcomer barges in and nobody starves
-// for longer than about one hold past the first millisecond. A reservation is
+// for longer than about two holds past the first millisecond. A reservation is
 // abandoned, and anyone may take it (answering `yes`, since nobody ran the
 // critical section), when the request is no longer in `hand_off` (the waiter
 // withdrew) or the thread is proved gone. A request whose thread is gone is
