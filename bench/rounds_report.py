@@ -100,18 +100,21 @@ def compute(data, slow_below=SLOW_BELOW):
         "shapes": [],
     }
     for (threads, inside_ns), rounds in sorted(cells.items()):
-        complete = {r: locks for r, locks in rounds.items() if PEER in locks and judge in locks}
+        # A round in which std::mutex (or the control) made no acquisition at
+        # all -- a window shorter than a scheduler's time slice, as in the
+        # smoke test -- gives no ratio and tells no phase: it is left out.
+        complete = {r: locks for r, locks in rounds.items()
+                    if PEER in locks and judge in locks and locks[PEER][0] > 0 and locks[judge][0] > 0}
+        if not complete:
+            continue
         judge_rates = [locks[judge][0] for locks in complete.values()]
         reference = percentile(judge_rates, 0.9)
         phase_of = {r: "fast" if locks[judge][0] >= slow_below * reference else "slow"
                     for r, locks in complete.items()}
         phases = {}
         for phase in ("fast", "slow", "all"):
-            # A round in which the peer made no acquisition at all (a window
-            # shorter than a scheduler's time slice, as in the smoke test) gives
-            # no ratio: it is left out.
             chosen = [locks for r, locks in sorted(complete.items())
-                      if (phase == "all" or phase_of[r] == phase) and locks[PEER][0] > 0]
+                      if phase == "all" or phase_of[r] == phase]
             if not chosen:
                 continue
             rates = [locks[PEER][0] for locks in chosen]
