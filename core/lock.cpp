@@ -105,11 +105,10 @@ constexpr std::uint32_t quiet_limit = 64;
 
 // Values of Waiter::signal.
 enum Signal : std::uint32_t {
-  parked = 0, // queued and sleeping
-  interrupted =
-      1,     // queued; lock_interrupt asks it to consult its stop function
-  woken = 2, // unlinked by a release; the lock was freed for it to try again
-  handed_off = 3, // unlinked by a release; it owns the lock now
+  parked = 0,       // queued and sleeping
+  interrupted = 1,  // queued; lock_interrupt asks it to consult its stop function
+  woken = 2,        // unlinked by a release; the lock was freed for it to try again
+  handed_off = 3,   // unlinked by a release; it owns the lock now
 };
 
 inline void cpu_relax() noexcept {
@@ -120,14 +119,14 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
-} // namespace
+}  // namespace
 
 // How a wait in the queue ended.
 enum class WaitEnd {
-  acquired,  // this waiter holds the lock (handed off to it, or taken)
-  woken,     // a release freed the lock for this waiter to try again
-  timed_out, // the deadline passed; the waiter has left the queue
-  disturbed, // an interruptible waiter was disturbed and has left the queue
+  acquired,    // this waiter holds the lock (handed off to it, or taken)
+  woken,       // a release freed the lock for this waiter to try again
+  timed_out,   // the deadline passed; the waiter has left the queue
+  disturbed,   // an interruptible waiter was disturbed and has left the queue
 };
 
 // A thread waiting for a lock, on its own stack; linked into its lock's
@@ -135,11 +134,11 @@ enum class WaitEnd {
 // under the bucket lock (or by its thread while it is not queued).
 struct Waiter {
   std::atomic<std::uint32_t> signal{parked};
-  const Lock *key = nullptr; // the lock it waits for
-  Waiter *next = nullptr;
-  Waiter *prev = nullptr;
+  const Lock* key = nullptr;  // the lock it waits for
+  Waiter* next = nullptr;
+  Waiter* prev = nullptr;
   bool interruptible = false;
-  std::int64_t parked_since = 0; // set at the first park, kept across re-parks
+  std::int64_t parked_since = 0;  // set at the first park, kept across re-parks
 };
 
 namespace {
@@ -151,8 +150,8 @@ namespace {
 // 0 free, 1 held, 2 held and a thread may sleep on it.
 struct alignas(64) Bucket {
   std::atomic<std::uint32_t> word{0};
-  Waiter *head = nullptr; // guarded by word
-  Waiter *tail = nullptr; // guarded by word
+  Waiter* head = nullptr;  // guarded by word
+  Waiter* tail = nullptr;  // guarded by word
 };
 
 // A power of two. A fixed table, as CPython's (257 buckets): the library
@@ -163,13 +162,12 @@ constexpr unsigned bucket_bits = 8;
 Bucket buckets[1u << bucket_bits];
 
 // Fibonacci hashing of the address: the top bits of a multiply by 2^64 / phi.
-Bucket &bucket_of(const Lock *lock) noexcept {
-  const auto key =
-      static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(lock));
+Bucket& bucket_of(const Lock* lock) noexcept {
+  const auto key = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(lock));
   return buckets[(key * 0x9E3779B97F4A7C15ull) >> (64 - bucket_bits)];
 }
 
-void lock_bucket(Bucket &bucket) noexcept {
+void lock_bucket(Bucket& bucket) noexcept {
   std::uint32_t seen = 0;
   if (bucket.word.compare_exchange_strong(seen, 1, std::memory_order_acquire,
                                           std::memory_order_relaxed))
@@ -179,36 +177,32 @@ void lock_bucket(Bucket &bucket) noexcept {
     for (int spins = 0; spins < spin_limit; ++spins) {
       cpu_relax();
       seen = bucket.word.load(std::memory_order_relaxed);
-      if (seen == 0 &&
-          bucket.word.compare_exchange_weak(seen, 1, std::memory_order_acquire,
-                                            std::memory_order_relaxed))
+      if (seen == 0 && bucket.word.compare_exchange_weak(seen, 1, std::memory_order_acquire,
+                                                         std::memory_order_relaxed))
         return;
     }
   }
   // Take it as 2 from here on: whoever holds it then wakes a sleeper on
   // release.
-  if (seen != 2)
-    seen = bucket.word.exchange(2, std::memory_order_acquire);
+  if (seen != 2) seen = bucket.word.exchange(2, std::memory_order_acquire);
   while (seen != 0) {
     wait_on(bucket.word, 2, no_deadline);
     seen = bucket.word.exchange(2, std::memory_order_acquire);
   }
 }
 
-void unlock_bucket(Bucket &bucket) noexcept {
+void unlock_bucket(Bucket& bucket) noexcept {
   // wake_one never reads the word; the bucket is static in any case.
-  if (bucket.word.exchange(0, std::memory_order_release) == 2)
-    wake_one(bucket.word);
+  if (bucket.word.exchange(0, std::memory_order_release) == 2) wake_one(bucket.word);
 }
 
 // The first waiter of `lock` at or after `from`, under the bucket lock.
-Waiter *first_of(const Lock *lock, Waiter *from) noexcept {
-  while (from && from->key != lock)
-    from = from->next;
+Waiter* first_of(const Lock* lock, Waiter* from) noexcept {
+  while (from && from->key != lock) from = from->next;
   return from;
 }
 
-void unlink(Bucket &bucket, Waiter &waiter) noexcept {
+void unlink(Bucket& bucket, Waiter& waiter) noexcept {
   (waiter.prev ? waiter.prev->next : bucket.head) = waiter.next;
   (waiter.next ? waiter.next->prev : bucket.tail) = waiter.prev;
 }
@@ -216,10 +210,9 @@ void unlink(Bucket &bucket, Waiter &waiter) noexcept {
 // In the order of first park among the waiters of one lock: a newcomer goes
 // to the back, and a waiter that left to ask its stop function goes back to
 // its place. Waiters of other locks in the bucket keep their own order.
-void enqueue(Bucket &bucket, Waiter &waiter) noexcept {
-  Waiter *before = bucket.tail;
-  while (before && (before->key != waiter.key ||
-                    before->parked_since > waiter.parked_since))
+void enqueue(Bucket& bucket, Waiter& waiter) noexcept {
+  Waiter* before = bucket.tail;
+  while (before && (before->key != waiter.key || before->parked_since > waiter.parked_since))
     before = before->prev;
   waiter.prev = before;
   waiter.next = before ? before->next : bucket.head;
@@ -232,7 +225,7 @@ void enqueue(Bucket &bucket, Waiter &waiter) noexcept {
 // lot belonged to another thread (the forking one was not waiting), and a
 // bucket lock may be held by a thread that is gone, mid-change.
 void empty_parking_lot() noexcept {
-  for (Bucket &bucket : buckets) {
+  for (Bucket& bucket : buckets) {
     bucket.head = bucket.tail = nullptr;
     bucket.word.store(0, std::memory_order_relaxed);
   }
@@ -242,24 +235,21 @@ std::atomic<bool> fork_handler_registered{false};
 
 // At the first park, when the lot first holds anything worth emptying.
 void register_fork_handler() noexcept {
-  if (fork_handler_registered.load(std::memory_order_relaxed))
-    return;
-  if (fork_handler_registered.exchange(true, std::memory_order_relaxed))
-    return;
+  if (fork_handler_registered.load(std::memory_order_relaxed)) return;
+  if (fork_handler_registered.exchange(true, std::memory_order_relaxed)) return;
   pthread_atfork(nullptr, nullptr, empty_parking_lot);
 }
 #else
 void register_fork_handler() noexcept {}
 #endif
 
-} // namespace
+}  // namespace
 
 // ---- the lock --------------------------------------------------------------
 
 bool Lock::try_acquire_contended(std::uint32_t seen) noexcept {
   while (!(seen & locked_bit)) {
-    if (state_.compare_exchange_weak(seen, seen | locked_bit,
-                                     std::memory_order_acquire,
+    if (state_.compare_exchange_weak(seen, seen | locked_bit, std::memory_order_acquire,
                                      std::memory_order_relaxed))
       return true;
   }
@@ -275,14 +265,11 @@ bool Lock::try_acquire_slow() noexcept {
 // threads sleep, the lock is busy for longer than a spin, and a spinner would
 // only burn a CPU to barge past the sleepers.
 bool Lock::spin_for_unlock() noexcept {
-  if (!spinning_pays())
-    return false;
+  if (!spinning_pays()) return false;
   for (int i = 0; i < spin_limit; ++i) {
     const std::uint32_t seen = state_.load(std::memory_order_relaxed);
-    if (seen & has_parked_bit)
-      return false;
-    if (!(seen & locked_bit) && try_acquire_contended(seen))
-      return true;
+    if (seen & has_parked_bit) return false;
+    if (!(seen & locked_bit) && try_acquire_contended(seen)) return true;
     cpu_relax();
   }
   return false;
@@ -298,19 +285,15 @@ bool Lock::mark_parked(bool queue_empty) noexcept {
   std::uint32_t seen = state_.load(std::memory_order_relaxed);
   for (;;) {
     if (!(seen & locked_bit)) {
-      if (state_.compare_exchange_weak(seen, seen | locked_bit,
-                                       std::memory_order_acquire,
+      if (state_.compare_exchange_weak(seen, seen | locked_bit, std::memory_order_acquire,
                                        std::memory_order_relaxed))
         return true;
       continue;
     }
     std::uint32_t wanted = seen | has_parked_bit;
-    if (queue_empty)
-      wanted &= ~waking_bit;
-    if (wanted == seen)
-      return false;
-    if (state_.compare_exchange_weak(seen, wanted, std::memory_order_relaxed))
-      return false;
+    if (queue_empty) wanted &= ~waking_bit;
+    if (wanted == seen) return false;
+    if (state_.compare_exchange_weak(seen, wanted, std::memory_order_relaxed)) return false;
   }
 }
 
@@ -322,10 +305,8 @@ bool Lock::take_after_wake() noexcept {
   std::uint32_t seen = state_.load(std::memory_order_relaxed);
   for (;;) {
     const bool free = !(seen & locked_bit);
-    const std::uint32_t wanted =
-        (free ? seen | locked_bit : seen) & ~waking_bit;
-    if (wanted == seen)
-      return false;
+    const std::uint32_t wanted = (free ? seen | locked_bit : seen) & ~waking_bit;
+    if (wanted == seen) return false;
     if (state_.compare_exchange_weak(seen, wanted, std::memory_order_acquire,
                                      std::memory_order_relaxed))
       return free;
@@ -334,17 +315,16 @@ bool Lock::take_after_wake() noexcept {
 
 // Under the bucket lock: true if the waiter was still queued and has left;
 // false, with its final `signal`, if a release unlinked it first.
-bool Lock::leave_queue(Waiter &waiter, std::uint32_t &signal) noexcept {
-  Bucket &bucket = bucket_of(this);
+bool Lock::leave_queue(Waiter& waiter, std::uint32_t& signal) noexcept {
+  Bucket& bucket = bucket_of(this);
   lock_bucket(bucket);
   signal = waiter.signal.load(std::memory_order_relaxed);
   const bool queued = signal == parked || signal == interrupted;
   if (queued) {
     unlink(bucket, waiter);
-    Waiter *const first = first_of(this, bucket.head);
+    Waiter* const first = first_of(this, bucket.head);
     note_first_waiter(first);
-    if (!first)
-      state_.fetch_and(~has_parked_bit, std::memory_order_relaxed);
+    if (!first) state_.fetch_and(~has_parked_bit, std::memory_order_relaxed);
   }
   unlock_bucket(bucket);
   return queued;
@@ -354,40 +334,33 @@ bool Lock::leave_queue(Waiter &waiter, std::uint32_t &signal) noexcept {
 // queue on its deadline or, if interruptible, on a disturbance (a signal
 // handler ran on this thread, or interrupt() marked it). A waiter that a
 // release chose just as it was leaving takes what the release gives.
-WaitEnd Lock::wait_in_queue(Waiter &waiter, std::int64_t deadline) noexcept {
+WaitEnd Lock::wait_in_queue(Waiter& waiter, std::int64_t deadline) noexcept {
   for (;;) {
     std::uint32_t signal = waiter.signal.load(std::memory_order_acquire);
-    if (signal == handed_off)
-      return WaitEnd::acquired;
-    if (signal == woken)
-      return take_after_wake() ? WaitEnd::acquired : WaitEnd::woken;
+    if (signal == handed_off) return WaitEnd::acquired;
+    if (signal == woken) return take_after_wake() ? WaitEnd::acquired : WaitEnd::woken;
     WaitEnd leaving = WaitEnd::disturbed;
     if (signal == parked) {
       const WakeReason reason = wait_on(waiter.signal, parked, deadline);
       if (reason == WakeReason::timed_out) {
         leaving = WaitEnd::timed_out;
       } else if (reason != WakeReason::interrupted || !waiter.interruptible) {
-        continue; // woken, spuriously, or by a signal this wait ignores
+        continue;  // woken, spuriously, or by a signal this wait ignores
       }
     }
-    if (leave_queue(waiter, signal))
-      return leaving;
+    if (leave_queue(waiter, signal)) return leaving;
     // A release unlinked this waiter first; the bucket lock ordered its
     // signal (and, for a hand-off, the critical sections before it) before us.
-    if (signal == handed_off)
-      return WaitEnd::acquired;
+    if (signal == handed_off) return WaitEnd::acquired;
     // Woken as it left: it tries once, and clears waking_bit -- the wake is
     // not lost. A disturbed waiter that must wait then asks stop.
     return take_after_wake() ? WaitEnd::acquired : leaving;
   }
 }
 
-Acquired Lock::acquire_slow(std::int64_t timeout_ns, StopFn stop,
-                            void *context) noexcept {
-  if (timeout_ns == 0)
-    return try_acquire_slow() ? Acquired::yes : Acquired::timed_out;
-  const std::int64_t deadline =
-      timeout_ns < 0 ? no_deadline : deadline_after(timeout_ns);
+Acquired Lock::acquire_slow(std::int64_t timeout_ns, StopFn stop, void* context) noexcept {
+  if (timeout_ns == 0) return try_acquire_slow() ? Acquired::yes : Acquired::timed_out;
+  const std::int64_t deadline = timeout_ns < 0 ? no_deadline : deadline_after(timeout_ns);
 
   Waiter waiter;
   waiter.key = this;
@@ -399,23 +372,19 @@ Acquired Lock::acquire_slow(std::int64_t timeout_ns, StopFn stop,
   bool ask_stop = stop != nullptr;
   std::uint32_t interrupts_seen = 0;
   for (;;) {
-    if (try_acquire_slow() || spin_for_unlock())
-      return Acquired::yes;
+    if (try_acquire_slow() || spin_for_unlock()) return Acquired::yes;
     if (ask_stop) {
       // Out of the queue and holding nothing: stop may even take this lock.
       ask_stop = false;
       interrupts_seen = interrupts_.load(std::memory_order_acquire);
-      if (stop(context))
-        return Acquired::stopped;
-      continue; // the lock may have come free while stop ran
+      if (stop(context)) return Acquired::stopped;
+      continue;  // the lock may have come free while stop ran
     }
 
-    Bucket &bucket = bucket_of(this);
+    Bucket& bucket = bucket_of(this);
     lock_bucket(bucket);
-    if (stop &&
-        interrupts_.load(std::memory_order_relaxed) != interrupts_seen) {
-      unlock_bucket(
-          bucket); // an interrupt this waiter could not see: ask first
+    if (stop && interrupts_.load(std::memory_order_relaxed) != interrupts_seen) {
+      unlock_bucket(bucket);  // an interrupt this waiter could not see: ask first
       ask_stop = true;
       continue;
     }
@@ -426,8 +395,7 @@ Acquired Lock::acquire_slow(std::int64_t timeout_ns, StopFn stop,
       unlock_bucket(bucket);
       return Acquired::yes;
     }
-    if (waiter.parked_since == 0)
-      waiter.parked_since = monotonic_now_ns();
+    if (waiter.parked_since == 0) waiter.parked_since = monotonic_now_ns();
     waiter.signal.store(parked, std::memory_order_relaxed);
     enqueue(bucket, waiter);
     note_first_waiter(first_of(this, bucket.head));
@@ -435,15 +403,15 @@ Acquired Lock::acquire_slow(std::int64_t timeout_ns, StopFn stop,
     register_fork_handler();
 
     switch (wait_in_queue(waiter, deadline)) {
-    case WaitEnd::acquired:
-      return Acquired::yes;
-    case WaitEnd::timed_out:
-      return Acquired::timed_out;
-    case WaitEnd::disturbed:
-      ask_stop = true;
-      break;
-    case WaitEnd::woken:
-      break; // try again, and park again in the order of the first park
+      case WaitEnd::acquired:
+        return Acquired::yes;
+      case WaitEnd::timed_out:
+        return Acquired::timed_out;
+      case WaitEnd::disturbed:
+        ask_stop = true;
+        break;
+      case WaitEnd::woken:
+        break;  // try again, and park again in the order of the first park
     }
   }
 }
@@ -454,53 +422,44 @@ Acquired Lock::acquire_slow(std::int64_t timeout_ns, StopFn stop,
 // CAS, and the woken waiter, when it runs, takes the lock or leaves it to
 // the next release to wake somebody.
 bool Lock::must_wake(std::uint32_t seen) noexcept {
-  if (!(seen & has_parked_bit))
-    return false;
-  if (!(seen & waking_bit))
-    return true;
+  if (!(seen & has_parked_bit)) return false;
+  if (!(seen & waking_bit)) return true;
   const std::uint32_t quiet = quiet_releases_.load(std::memory_order_relaxed);
   if (quiet + 1 < quiet_limit) {
     quiet_releases_.store(quiet + 1, std::memory_order_relaxed);
     return false;
   }
   quiet_releases_.store(0, std::memory_order_relaxed);
-  const std::int64_t since =
-      first_parked_since_.load(std::memory_order_relaxed);
+  const std::int64_t since = first_parked_since_.load(std::memory_order_relaxed);
   return since != 0 && monotonic_now_ns() - since >= fair_after_ns;
 }
 
 // Under the bucket lock, whenever this lock's queue changed.
-void Lock::note_first_waiter(const Waiter *first) noexcept {
-  first_parked_since_.store(first ? first->parked_since : 0,
-                            std::memory_order_relaxed);
+void Lock::note_first_waiter(const Waiter* first) noexcept {
+  first_parked_since_.store(first ? first->parked_since : 0, std::memory_order_relaxed);
 }
 
 bool Lock::release_slow() noexcept {
   std::uint32_t seen = state_.load(std::memory_order_relaxed);
   for (;;) {
-    if (!(seen & locked_bit))
-      return false;
-    if (must_wake(seen))
-      break;
-    if (state_.compare_exchange_weak(seen, seen & ~locked_bit,
-                                     std::memory_order_release,
+    if (!(seen & locked_bit)) return false;
+    if (must_wake(seen)) break;
+    if (state_.compare_exchange_weak(seen, seen & ~locked_bit, std::memory_order_release,
                                      std::memory_order_relaxed))
       return true;
   }
 
-  Bucket &bucket = bucket_of(this);
+  Bucket& bucket = bucket_of(this);
   lock_bucket(bucket);
   seen = state_.load(std::memory_order_relaxed);
   for (;;) {
-    if (!(seen & locked_bit)) { // a racing double release
+    if (!(seen & locked_bit)) {  // a racing double release
       unlock_bucket(bucket);
       return false;
     }
-    if (seen & has_parked_bit)
-      break;
+    if (seen & has_parked_bit) break;
     // The last waiter left (timed out, disturbed) before we got here.
-    if (state_.compare_exchange_weak(seen, seen & ~locked_bit,
-                                     std::memory_order_release,
+    if (state_.compare_exchange_weak(seen, seen & ~locked_bit, std::memory_order_release,
                                      std::memory_order_relaxed)) {
       unlock_bucket(bucket);
       return true;
@@ -511,54 +470,52 @@ bool Lock::release_slow() noexcept {
   // nothing but the woken waiter clearing waking_bit can change it until we
   // do: every other writer needs locked_bit clear, the word exactly
   // held_word, or this bucket lock.
-  Waiter *const waiter = first_of(this, bucket.head);
-  if (!waiter) { // only after fork(): the waiters were the lost threads'
+  Waiter* const waiter = first_of(this, bucket.head);
+  if (!waiter) {  // only after fork(): the waiters were the lost threads'
     state_.store(0, std::memory_order_release);
     unlock_bucket(bucket);
     return true;
   }
-  const bool hand_off =
-      monotonic_now_ns() - waiter->parked_since >= fair_after_ns;
-  if (!hand_off && (seen & waking_bit)) {
-    // A waiter woken before is still on its way: no second wake.
-    while (!state_.compare_exchange_weak(seen, seen & ~locked_bit,
-                                         std::memory_order_release,
-                                         std::memory_order_relaxed)) {
+  const bool hand_off = monotonic_now_ns() - waiter->parked_since >= fair_after_ns;
+  // A waiter woken before is still on its way and no hand-off is due: no
+  // second wake. waking_bit is looked at again by every try: if that waiter
+  // clears it meanwhile (it may then leave, timed out), this release wakes.
+  while (!hand_off && (seen & waking_bit)) {
+    if (state_.compare_exchange_weak(seen, seen & ~locked_bit, std::memory_order_release,
+                                     std::memory_order_relaxed)) {
+      unlock_bucket(bucket);
+      return true;
     }
-    unlock_bucket(bucket);
-    return true;
   }
   unlink(bucket, *waiter);
-  Waiter *const next_first = first_of(this, waiter->next);
+  Waiter* const next_first = first_of(this, waiter->next);
   note_first_waiter(next_first);
   const bool more = next_first != nullptr;
   // A hand-off leaves waking_bit to the waiter woken before; a wake sets it.
   std::uint32_t next;
   do {
-    next = (hand_off ? locked_bit | (seen & waking_bit) : waking_bit) |
-           (more ? has_parked_bit : 0);
+    next = (hand_off ? locked_bit | (seen & waking_bit) : waking_bit) | (more ? has_parked_bit : 0);
   } while (!state_.compare_exchange_weak(seen, next, std::memory_order_release,
                                          std::memory_order_relaxed));
   // From here on the lock may be freed by its new owner: only the bucket
   // (static) and the waiter (which cannot leave before its signal is
   // written, under this bucket lock) are still ours to touch.
-  std::atomic<std::uint32_t> &signal = waiter->signal;
+  std::atomic<std::uint32_t>& signal = waiter->signal;
   signal.store(hand_off ? handed_off : woken, std::memory_order_release);
   unlock_bucket(bucket);
-  wake_one(signal); // never reads the word: the waiter may be gone
+  wake_one(signal);  // never reads the word: the waiter may be gone
   return true;
 }
 
 void Lock::interrupt() noexcept {
-  Bucket &bucket = bucket_of(this);
+  Bucket& bucket = bucket_of(this);
   lock_bucket(bucket);
   // Release: a waiter that sees the new count also sees the stop condition
   // its caller set before calling interrupt().
   interrupts_.fetch_add(1, std::memory_order_release);
-  for (Waiter *waiter = first_of(this, bucket.head); waiter;
+  for (Waiter* waiter = first_of(this, bucket.head); waiter;
        waiter = first_of(this, waiter->next)) {
-    if (!waiter->interruptible)
-      continue;
+    if (!waiter->interruptible) continue;
     // The waiter leaves only through this bucket lock, so it is still here
     // when wake_one runs.
     waiter->signal.store(interrupted, std::memory_order_relaxed);
@@ -574,4 +531,4 @@ void Lock::reinit() noexcept {
   state_.store(0, std::memory_order_release);
 }
 
-} // namespace polylock::core
+}  // namespace polylock::core

@@ -22,22 +22,21 @@ namespace polylock::core {
 enum class Acquired { yes, timed_out, stopped };
 
 // Asked on a waiting thread whether to give up an interruptible wait.
-using StopFn = int (*)(void *context);
+using StopFn = int (*)(void* context);
 
 struct Waiter;
 enum class WaitEnd;
 
 class Lock {
-public:
+ public:
   Lock() noexcept = default;
-  Lock(const Lock &) = delete;
-  Lock &operator=(const Lock &) = delete;
+  Lock(const Lock&) = delete;
+  Lock& operator=(const Lock&) = delete;
 
   // Takes the lock if it is free; never waits.
   bool try_acquire() noexcept {
     std::uint32_t expected = 0;
-    return state_.compare_exchange_strong(expected, locked_bit,
-                                          std::memory_order_acquire,
+    return state_.compare_exchange_strong(expected, locked_bit, std::memory_order_acquire,
                                           std::memory_order_relaxed) ||
            try_acquire_contended(expected);
   }
@@ -45,10 +44,9 @@ public:
   // Takes the lock, waiting at most `timeout_ns` (>= 0), or forever for -1.
   // With a `stop` function the wait is interruptible (see interrupt()).
   Acquired acquire(std::int64_t timeout_ns, StopFn stop = nullptr,
-                   void *context = nullptr) noexcept {
+                   void* context = nullptr) noexcept {
     std::uint32_t expected = 0;
-    if (state_.compare_exchange_strong(expected, locked_bit,
-                                       std::memory_order_acquire,
+    if (state_.compare_exchange_strong(expected, locked_bit, std::memory_order_acquire,
                                        std::memory_order_relaxed))
       return Acquired::yes;
     return acquire_slow(timeout_ns, stop, context);
@@ -57,16 +55,13 @@ public:
   // Unlocks, from any thread. False (and nothing changes) if it was unlocked.
   bool release() noexcept {
     std::uint32_t expected = locked_bit;
-    return state_.compare_exchange_strong(expected, 0,
-                                          std::memory_order_release,
+    return state_.compare_exchange_strong(expected, 0, std::memory_order_release,
                                           std::memory_order_relaxed) ||
            release_slow();
   }
 
   // A snapshot: the state may change before the caller acts on it.
-  bool locked() const noexcept {
-    return state_.load(std::memory_order_relaxed) & locked_bit;
-  }
+  bool locked() const noexcept { return state_.load(std::memory_order_relaxed) & locked_bit; }
 
   // Whether a thread is parked waiting (a snapshot, for tests and tuning).
   bool has_parked_waiters() const noexcept {
@@ -80,8 +75,8 @@ public:
   // a CAS from held_word fails and the binding calls the library, which wakes
   // a waiter if one must be woken.
   static constexpr std::uint32_t free_word = 0;
-  static constexpr std::uint32_t held_word = 1; // locked_bit alone
-  std::atomic<std::uint32_t> *state_word() noexcept {
+  static constexpr std::uint32_t held_word = 1;  // locked_bit alone
+  std::atomic<std::uint32_t>* state_word() noexcept {
     static_assert(sizeof(state_) == sizeof(std::uint32_t) &&
                       std::atomic<std::uint32_t>::is_always_lock_free,
                   "the state word is a plain 32-bit word to other languages");
@@ -96,27 +91,25 @@ public:
   // of threads that did not survive it are gone for every lock.
   void reinit() noexcept;
 
-private:
+ private:
   // The bits of state_, named for what they promise.
-  static constexpr std::uint32_t locked_bit = 1; // someone holds the lock
-  static constexpr std::uint32_t has_parked_bit =
-      2; // a waiter for it is in the parking lot
+  static constexpr std::uint32_t locked_bit = 1;      // someone holds the lock
+  static constexpr std::uint32_t has_parked_bit = 2;  // a waiter for it is in the parking lot
   // A release woke a waiter (without handing it the lock) that has not yet
   // run: releases meanwhile wake nobody more (lock.cpp).
   static constexpr std::uint32_t waking_bit = 4;
 
   bool try_acquire_contended(std::uint32_t seen) noexcept;
   bool try_acquire_slow() noexcept;
-  Acquired acquire_slow(std::int64_t timeout_ns, StopFn stop,
-                        void *context) noexcept;
+  Acquired acquire_slow(std::int64_t timeout_ns, StopFn stop, void* context) noexcept;
   bool release_slow() noexcept;
   bool must_wake(std::uint32_t seen) noexcept;
   bool spin_for_unlock() noexcept;
   bool mark_parked(bool queue_empty) noexcept;
   bool take_after_wake() noexcept;
-  bool leave_queue(Waiter &waiter, std::uint32_t &signal) noexcept;
-  void note_first_waiter(const Waiter *first) noexcept;
-  WaitEnd wait_in_queue(Waiter &waiter, std::int64_t deadline) noexcept;
+  bool leave_queue(Waiter& waiter, std::uint32_t& signal) noexcept;
+  void note_first_waiter(const Waiter* first) noexcept;
+  WaitEnd wait_in_queue(Waiter& waiter, std::int64_t deadline) noexcept;
 
   std::atomic<std::uint32_t> state_{0};
   // interrupt() calls, wrapping; written under the lock's bucket lock, read
@@ -132,4 +125,4 @@ private:
   std::atomic<std::int64_t> first_parked_since_{0};
 };
 
-} // namespace polylock::core
+}  // namespace polylock::core

@@ -33,7 +33,10 @@
  * - lock_bucket's bounded spin is one optional CAS from 0 to 1: the polls
  *   that fail change nothing.
  * - The clock is nondeterminism: a timed wait may time out at any moment,
- *   and release_slow's "waited fair_after_ns" is a free choice. parked_since
+ *   and release_slow's "waited fair_after_ns" is a free choice, as is
+ *   must_wake's look at the clock (quiet_releases_ and first_parked_since_
+ *   only decide when a release looks: any release with waking_bit set may
+ *   or may not go to the bucket lock). parked_since
  *   (read only to order the queue) is kept as a rank among the live waiters:
  *   a first park ranks after every live waiter (or, with -DCLOCK_TIES, ties
  *   with the latest, as a coarse clock may), and a rank is given back when
@@ -49,8 +52,11 @@
  * - the bucket lock excludes: assert on every queue access;
  * - has_parked_bit says, under the bucket lock, exactly whether the lock has
  *   a waiter queued (asserted whenever the bucket lock is taken), and the
- *   word release_slow overwrites with a plain store is still the
- *   locked_bit | has_parked_bit it read (asserted at the store);
+ *   word release_slow replaces under the bucket lock is still
+ *   locked_bit | has_parked_bit, with or without waking_bit (asserted there);
+ * - waking_bit is set only while a waiter chosen to be woken has not yet run
+ *   take_after_wake (the ghost `pending`; asserted under the bucket lock and
+ *   wherever a release sets it), and is clear at the end;
  * - no lost wake-up and no deadlock: every thread runs ITERATIONS rounds
  *   and must finish; a waiter left parked with nobody to wake it is an
  *   invalid end state, and `finished` asserts the lock ends free and empty;
@@ -82,6 +88,7 @@
 /* lock.hpp: the bits of state_ */
 #define L  1   /* locked_bit */
 #define P  2   /* has_parked_bit */
+#define K  4   /* waking_bit */
 
 /* lock.cpp: enum Signal, the values of Waiter::signal */
 #define PARKED      0
@@ -129,6 +136,8 @@ bool must_ask[WAITERS];        /* ghost: interrupted, stop not asked since */
 bool in_slow[WAITERS];         /* ghost: inside acquire_slow's loop */
 bool asking[WAITERS];          /* ghost: suspended in its stop function */
 byte interrupts = 0;           /* Lock::interrupts_ */
+byte pending = 0;              /* ghost: waiters a release chose to wake (not hand off) that
+                                  have not yet run take_after_wake */
 
 byte holders = 0;              /* threads inside a critical section */
 byte done = 0;                 /* threads that finished every round */
@@ -136,6 +145,25 @@ byte done = 0;                 /* threads that finished every round */
 /* locked_bit is set exactly while the lock is owned (lock_fast_word's
  * contract: bit 0 of the word is what lock_locked returns). */
 #define OWNER_MATCHES_BIT (((state & L) != 0) == (owner != NOBODY))
+
+/* waking_bit is set only while a woken waiter is on its way: a release sets
+ * it only with a wake, and whoever clears it early costs a wake, never loses
+ * one. */
+#define WAKING_HAS_WAITER ((state & K) == 0 || pending > 0)
+
+/* take_after_wake(): the woken waiter, first thing: take the lock if it is
+ * free, and clear waking_bit, in one CAS (a failed CAS only reloads). */
+inline take_after_wake() {
+  d_step {
+    assert(pending > 0);
+    pending--;
+    if
+    :: (state & L) == 0 ->
+       state = (state | L) & ~K; got = true; assert(owner == NOBODY); owner = me
+    :: else -> state = state & ~K; got = false
+    fi
+  }
+}
 
 /* ---- futex, wait_futex.cpp ---------------------------------------------- */
 
@@ -202,6 +230,7 @@ inline lock_queue() {
     assert(guard_owner == NOBODY);
     guard_owner = me;
     assert(PARKED_MATCHES_QUEUE);
+    assert(WAKING_HAS_WAITER);
     c = 0
   }
 }
@@ -286,8 +315,12 @@ inline release() {
      /* release_slow: the loop before the bucket lock */
      do
      :: (seen & L) == 0 -> ok = false; break  /* "if (!(seen & locked_bit)) return false" */
-     :: (seen & L) != 0 && (seen & P) != 0 -> slow = true; break
-     :: (seen & L) != 0 && (seen & P) == 0 ->
+     /* must_wake(seen): a waiter parked and none on its way, or one on its
+      * way and the first parked waiter due its hand-off (the clock, read
+      * every quiet_limit releases: a free choice) */
+     :: (seen & L) != 0 && (seen & P) != 0 && (seen & K) == 0 -> slow = true; break
+     :: (seen & L) != 0 && (seen & P) != 0 && (seen & K) != 0 -> slow = true; break
+     :: (seen & L) != 0 && ((seen & P) == 0 || (seen & K) != 0) ->
         d_step {  /* CAS(seen, seen & ~locked_bit) */
           if
           :: state == seen -> state = seen & ~L; ok = true; owner = NOBODY
@@ -318,6 +351,23 @@ inline release() {
         :: double_release -> unlock_queue(); ok = false; double_release = false
         :: ok -> unlock_queue()
         :: else ->
+           /* hand_off = now - parked_since >= fair_after_ns: either */
+           if
+           :: hand_off = true
+           :: hand_off = false
+           fi;
+           /* "if (!hand_off && (seen & waking_bit))": a waiter is on its way,
+            * no second wake: CAS(seen, seen & ~locked_bit) */
+           d_step {
+             if
+             :: !hand_off && (state & K) != 0 ->
+                assert((state & L) != 0); state = state & ~L; ok = true; owner = NOBODY
+             :: else -> skip
+             fi
+           };
+           if
+           :: ok -> unlock_queue()
+           :: else ->
            /* Under the bucket lock the list and the chosen waiter's links
             * are ours alone: each atomic block below holds at most one access
             * that another thread can observe (state_, or the waiter's signal). */
@@ -335,27 +385,23 @@ inline release() {
              od;
              queue[queued - 1] = 0;
              queued--;
-             i = 0;
-             /* hand_off = now - parked_since >= fair_after_ns: either */
-             if
-             :: hand_off = true
-             :: hand_off = false
-             fi
+             i = 0
            };
            d_step {
-             /* state_.store((hand_off ? L : 0) | (more ? P : 0)): a plain
-              * store, sound only because nobody changed the word since the
-              * load above */
-             assert(state == (L | P));
-             state = (hand_off -> L : 0) | (queued > 0 -> P : 0);
+             /* CAS(seen, (hand_off ? L | (seen & K) : K) | (more ? P : 0)),
+              * retried: only the woken waiter clearing waking_bit can have
+              * changed the word since the load above */
+             assert((state & ~K) == (L | P));
+             state = (hand_off -> L | (state & K) : K) | (queued > 0 -> P : 0);
              if
              :: hand_off ->
                 /* never to a wait suspended in its stop function */
                 assert(!asking[w]);
                 owner = w % THREADS
-             :: else -> owner = NOBODY
+             :: else -> owner = NOBODY; pending++
              fi;
-             assert(OWNER_MATCHES_BIT)
+             assert(OWNER_MATCHES_BIT);
+             assert(WAKING_HAS_WAITER)
            };
            /* waiter->signal.store(hand_off ? handed_off : woken), still under
             * the bucket lock; the wake comes after unlock_bucket. */
@@ -363,7 +409,8 @@ inline release() {
            unlock_queue();
            wake_one(w);
            ok = true;
-           w = 0;
+           w = 0
+           fi;
            hand_off = false
         fi;
         seen = 0;
@@ -421,7 +468,11 @@ inline wait_in_queue() {
   :: sig = signal[W];  /* waiter.signal.load(acquire) */
      if
      :: sig == HANDED_OFF -> wend = E_ACQUIRED; break
-     :: sig == WOKEN -> wend = E_WOKEN; break
+     :: sig == WOKEN ->
+        take_after_wake();
+        wend = (got -> E_ACQUIRED : E_WOKEN);
+        got = false;
+        break
      :: sig == PARKED || sig == INTERRUPTED ->
         leaving = E_DISTURBED;
         if
@@ -445,10 +496,10 @@ inline wait_in_queue() {
               /* A release unlinked this waiter first: `sig` is what it gave. */
               if
               :: sig == HANDED_OFF -> wend = E_ACQUIRED
-              :: sig != HANDED_OFF && leaving == E_DISTURBED -> wend = E_DISTURBED  /* goes round */
-              :: sig != HANDED_OFF && leaving != E_DISTURBED ->
-                 try_acquire_slow();  /* a timed-out waiter tries once */
-                 wend = (got -> E_ACQUIRED : E_TIMEDOUT);
+              :: else ->
+                 /* woken as it left: tries once and clears waking_bit */
+                 take_after_wake();
+                 wend = (got -> E_ACQUIRED : leaving);
                  got = false
               fi;
               leaving = E_NONE;
@@ -563,8 +614,13 @@ stop_returns:
                    if
                    :: (state & L) == 0 ->
                       state = state | L; got = true; assert(owner == NOBODY); owner = me
-                   :: (state & L) != 0 && (state & P) == 0 -> state = state | P
-                   :: else -> skip
+                   :: else ->
+                      state = state | P;
+                      /* the first waiter of an empty queue clears waking_bit */
+                      if
+                      :: queued == 0 -> state = state & ~K
+                      :: else -> skip
+                      fi
                    fi
                  };
                  if
@@ -804,7 +860,7 @@ next_round:
     if
     :: done == THREADS ->
        assert(state == 0 && queued == 0 && bucket == 0 && guard_owner == NOBODY &&
-              holders == 0 && owner == NOBODY)
+              holders == 0 && owner == NOBODY && pending == 0)
     :: else -> skip
     fi
   }
