@@ -548,10 +548,9 @@ inline acquire() {
 #ifndef NO_SPIN
            if  /* spin_for_unlock: one poll */
            :: seen = state;
-              if
-              :: (seen & P) != 0 -> seen = 0  /* "if (seen & has_parked_bit) return false" */
-              :: (seen & P) == 0 && (seen & L) == 0 -> try_acquire_contended()
-              :: (seen & P) == 0 && (seen & L) != 0 -> seen = 0
+              if  /* parked waiters or not */
+              :: (seen & L) == 0 -> try_acquire_contended()
+              :: (seen & L) != 0 -> seen = 0
               fi;
               if
               :: got -> got = false; result = YES; break
