@@ -171,6 +171,27 @@ TEST(Lock, WaiterParkedLongEnoughIsHandedTheLock) {
   }
 }
 
+TEST(Lock, AWakingBitWhoseWaiterIsGoneStrandsNobody) {
+  // After fork() a lock the child did not reinit may keep waking_bit (a woken
+  // waiter on its way, lock.cpp) for a thread the child lacks. Releases wake
+  // nobody while the bit is set, so the first waiter to park on an empty
+  // queue clears it. Written here as the child would inherit it: held, with
+  // waking_bit (4) and nobody queued. Without the clearing the waiter sleeps
+  // until its generous deadline and the test fails instead of hanging.
+  for (int round = 0; round < 20; ++round) {
+    Lock lock;
+    ASSERT_TRUE(lock.try_acquire());
+    lock.state_word()->store(Lock::held_word | 4);
+    std::atomic<Acquired> got{Acquired::timed_out};
+    std::thread waiter([&] { got.store(lock.acquire(30'000 * ms_ns)); });
+    wait_until_parked(lock);
+    ASSERT_TRUE(lock.release());
+    waiter.join();
+    EXPECT_EQ(got.load(), Acquired::yes) << "round " << round;
+    EXPECT_TRUE(lock.release());
+  }
+}
+
 TEST(Lock, ReinitLeavesAnUnlockedUsableLock) {
   Lock lock;
   ASSERT_TRUE(lock.try_acquire());
