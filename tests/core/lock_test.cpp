@@ -192,6 +192,44 @@ TEST(Lock, AWakingBitWhoseWaiterIsGoneStrandsNobody) {
   }
 }
 
+TEST(Lock, AWaiterOnItsWayDoesNotHoldUpADueHandOff) {
+  // While waking_bit says a woken waiter is on its way, releases wake nobody
+  // (one CAS each); every 64th looks at the clock, so that a waiter parked
+  // past the 1 ms bound still gets the lock handed to it (design.md §1).
+  // Here the bit is set by hand, as if such a waiter were slow to run, and
+  // the holder releases and re-takes the lock in a loop: the hand-off must
+  // come within 64 releases, when its re-take fails. Without the clock look
+  // the holder keeps the lock every time.
+  for (int round = 0; round < 5; ++round) {
+    Lock lock;
+    ASSERT_TRUE(lock.try_acquire());
+    std::atomic<bool> waiter_done{false};
+    std::thread waiter([&] {
+      EXPECT_EQ(lock.acquire(-1), Acquired::yes);
+      waiter_done.store(true);
+    });
+    wait_until_parked(lock);
+    std::this_thread::sleep_for(milliseconds(20));
+    lock.state_word()->fetch_or(4);  // waking_bit
+    int releases = 0;
+    bool handed_off = false;
+    while (releases < 1000 && !handed_off) {
+      ASSERT_TRUE(lock.release());
+      ++releases;
+      handed_off = !lock.try_acquire();
+    }
+    EXPECT_TRUE(handed_off) << "the holder re-took the lock " << releases << " times";
+    EXPECT_LE(releases, 64);
+    if (!handed_off) {  // let the waiter finish, so that the failure is reported
+      lock.state_word()->fetch_and(~4u);
+      lock.release();
+    }
+    waiter.join();
+    EXPECT_TRUE(waiter_done.load());
+    EXPECT_TRUE(lock.release());  // the waiter's hold
+  }
+}
+
 TEST(Lock, ReinitLeavesAnUnlockedUsableLock) {
   Lock lock;
   ASSERT_TRUE(lock.try_acquire());
