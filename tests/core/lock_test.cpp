@@ -145,27 +145,38 @@ TEST(Lock, EachReleaseWakesOneWaiterAndNoneIsLost) {
   EXPECT_FALSE(lock.has_parked_waiters());
 }
 
+// Holds `lock` and starts a thread that blocks on it until it gets it;
+// returns once that waiter has been parked for 20 ms, well past the 1 ms
+// after which a release owes it the lock. join() waits for its acquire.
+struct WaiterParkedFor20ms {
+  explicit WaiterParkedFor20ms(Lock& lock) {
+    EXPECT_TRUE(lock.try_acquire());
+    thread = std::thread([this, &lock] {
+      EXPECT_EQ(lock.acquire(-1), Acquired::yes);
+      done.store(true);
+    });
+    wait_until_parked(lock);
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  void join() { thread.join(); }
+  std::atomic<bool> done{false};
+  std::thread thread;
+};
+
 TEST(Lock, WaiterParkedLongEnoughIsHandedTheLock) {
   // Eventual fairness: a waiter parked for 20 ms (well past the 1 ms bound)
   // gets the lock at the next release, even though the releasing thread
   // tries to take it back at once.
   for (int round = 0; round < 20; ++round) {
     Lock lock;
-    ASSERT_TRUE(lock.try_acquire());
-    std::atomic<bool> waiter_done{false};
-    std::thread waiter([&] {
-      EXPECT_EQ(lock.acquire(-1), Acquired::yes);
-      waiter_done.store(true);
-    });
-    wait_until_parked(lock);
-    std::this_thread::sleep_for(milliseconds(20));
+    WaiterParkedFor20ms waiter(lock);
     ASSERT_TRUE(lock.release());
     if (lock.try_acquire()) {
       ADD_FAILURE() << "the releaser barged past a waiter parked for 20 ms";
       lock.release();  // let the waiter finish, so that the failure is reported
     }
     waiter.join();
-    EXPECT_TRUE(waiter_done.load());
+    EXPECT_TRUE(waiter.done.load());
     EXPECT_TRUE(lock.locked());  // held by the waiter, which never released
     EXPECT_TRUE(lock.release());
   }
@@ -202,14 +213,7 @@ TEST(Lock, AWaiterOnItsWayDoesNotHoldUpADueHandOff) {
   // the holder keeps the lock every time.
   for (int round = 0; round < 5; ++round) {
     Lock lock;
-    ASSERT_TRUE(lock.try_acquire());
-    std::atomic<bool> waiter_done{false};
-    std::thread waiter([&] {
-      EXPECT_EQ(lock.acquire(-1), Acquired::yes);
-      waiter_done.store(true);
-    });
-    wait_until_parked(lock);
-    std::this_thread::sleep_for(milliseconds(20));
+    WaiterParkedFor20ms waiter(lock);
     lock.state_word()->fetch_or(4);  // waking_bit
     int releases = 0;
     bool handed_off = false;
@@ -225,7 +229,7 @@ TEST(Lock, AWaiterOnItsWayDoesNotHoldUpADueHandOff) {
       lock.release();
     }
     waiter.join();
-    EXPECT_TRUE(waiter_done.load());
+    EXPECT_TRUE(waiter.done.load());
     EXPECT_TRUE(lock.release());  // the waiter's hold
   }
 }
