@@ -261,18 +261,36 @@ bool Lock::try_acquire_slow() noexcept {
   return try_acquire_contended(state_.load(std::memory_order_relaxed));
 }
 
+// Polls spin_limit times, gives its CPU away once (yield_cpu), and polls
+// spin_limit times more, whether or not threads are parked.
+//
+// The yield: with more runnable threads than CPUs, the holder may be one
+// that the scheduler took off its CPU, and the yield lets it (or whoever is
+// next) run; when nothing else wants the CPU it returns at once, a poll a
+// system call long. A thread that parks instead leaves its CPU idle while the
+// lock is passed among the others, and comes back only through a wake and
+// an idle CPU's wake-up (tens of us on a virtual machine); glibc's waiters
+// rarely get that far (their futex wait returns at once while the word keeps
+// changing). WebKit's Lock and Rust's parking_lot yield in their spins too.
+// Measured on 2 CPUs at 4 and 8 threads (issue 16; docs/benchmarks.md):
+// without the yield polylock ran at 0.6-0.9x std::mutex with nothing or
+// 200 ns outside the lock, with it at 1.0-1.7x. One yield, not more: every
+// yield keeps a thread on the CPU it has, and with more the threads of a
+// faster CPU took a larger share (Jain's index fell below std::mutex's).
+//
 // Spins whether or not threads are parked. WebKit's and CPython's locks stop
 // spinning once a thread sleeps; with waking_bit the sleepers are woken one
-// at a time anyway, and a thread that parks where a spin of a few hundred ns
-// would have found the lock free leaves a CPU idle while the lock is free:
-// with 200 ns of work outside the lock at 8 threads on 2 CPUs, that rule cost
-// a quarter of the throughput (issue 16; docs/benchmarks.md).
+// at a time anyway, and a thread that parks where a spin would have found
+// the lock free leaves a CPU idle while the lock is free.
 bool Lock::spin_for_unlock() noexcept {
   if (!spinning_pays()) return false;
-  for (int i = 0; i < spin_limit; ++i) {
-    const std::uint32_t seen = state_.load(std::memory_order_relaxed);
-    if (!(seen & locked_bit) && try_acquire_contended(seen)) return true;
-    cpu_relax();
+  for (int round = 0; round < 2; ++round) {
+    if (round > 0) yield_cpu();
+    for (int i = 0; i < spin_limit; ++i) {
+      const std::uint32_t seen = state_.load(std::memory_order_relaxed);
+      if (!(seen & locked_bit) && try_acquire_contended(seen)) return true;
+      cpu_relax();
+    }
   }
   return false;
 }

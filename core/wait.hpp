@@ -46,4 +46,9 @@ void wake_all(std::atomic<std::uint32_t>& word) noexcept;
 // the holder cannot run while we spin.
 bool spinning_pays() noexcept;
 
+// Gives this thread's CPU to another runnable thread, if there is one, and
+// returns when this thread runs again (sched_yield, SwitchToThread). Returns
+// at once when nothing else wants the CPU.
+void yield_cpu() noexcept;
+
 }  // namespace polylock::core

@@ -1,5 +1,6 @@
 // polylock core — waiting on Linux futexes.
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,5 +59,7 @@ bool spinning_pays() noexcept {
   }
   return cpus > 1;
 }
+
+void yield_cpu() noexcept { sched_yield(); }
 
 }  // namespace polylock::core

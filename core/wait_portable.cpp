@@ -64,4 +64,6 @@ bool spinning_pays() noexcept {
   return pays;
 }
 
+void yield_cpu() noexcept { std::this_thread::yield(); }
+
 }  // namespace polylock::core

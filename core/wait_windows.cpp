@@ -91,4 +91,6 @@ bool spinning_pays() noexcept {
   return cpus > 1;
 }
 
+void yield_cpu() noexcept { SwitchToThread(); }
+
 }  // namespace polylock::core

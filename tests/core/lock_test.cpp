@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 
 #include <atomic>
@@ -233,6 +234,52 @@ TEST(Lock, AWaiterOnItsWayDoesNotHoldUpADueHandOff) {
     EXPECT_TRUE(lock.release());  // the waiter's hold
   }
 }
+
+#if defined(__linux__)
+TEST(Lock, AWaiterYieldsToAHolderOnItsOwnCpuBeforeParking) {
+  // With more runnable threads than CPUs the holder may be waiting for the
+  // very CPU its waiter spins on. The spin gives that CPU away once
+  // (yield_cpu) before the waiter parks, so such a holder runs and releases
+  // while its waiter is still awake (lock.cpp, spin_for_unlock). Both threads
+  // are pinned to one CPU here: the waiter's polls cannot see a release until
+  // it yields, and the holder releases the first time it runs after the
+  // waiter began to wait, recording whether the waiter had parked by then.
+  // Without the yield the waiter parks in every round (unless a timer tick
+  // preempted it within its few hundred ns of polls); with it, only when
+  // another process took the CPU at the yield, so one round in 20 is asked.
+  if (!spinning_pays()) GTEST_SKIP() << "one CPU online: no spin";
+  // Threads inherit the affinity of the thread that creates them.
+  cpu_set_t before, one_cpu;
+  ASSERT_EQ(pthread_getaffinity_np(pthread_self(), sizeof before, &before), 0);
+  CPU_ZERO(&one_cpu);
+  CPU_SET(sched_getcpu(), &one_cpu);
+  if (pthread_setaffinity_np(pthread_self(), sizeof one_cpu, &one_cpu) != 0)
+    GTEST_SKIP() << "threads cannot be pinned to one CPU here";
+  int awake_rounds = 0;
+  for (int round = 0; round < 20; ++round) {
+    Lock lock;
+    std::atomic<bool> held{false}, waiting{false}, parked_at_release{true};
+    std::thread holder([&] {
+      EXPECT_TRUE(lock.try_acquire());
+      held.store(true);
+      while (!waiting.load()) yield_cpu();
+      parked_at_release.store(lock.has_parked_waiters());
+      EXPECT_TRUE(lock.release());
+    });
+    std::thread waiter([&] {
+      while (!held.load()) yield_cpu();
+      waiting.store(true);
+      EXPECT_EQ(lock.acquire(30'000 * ms_ns), Acquired::yes);
+      EXPECT_TRUE(lock.release());
+    });
+    holder.join();
+    waiter.join();
+    if (!parked_at_release.load()) ++awake_rounds;
+  }
+  ASSERT_EQ(pthread_setaffinity_np(pthread_self(), sizeof before, &before), 0);
+  EXPECT_GE(awake_rounds, 1) << "the waiter parked before its holder could run in all 20 rounds";
+}
+#endif
 
 TEST(Lock, ReinitLeavesAnUnlockedUsableLock) {
   Lock lock;

@@ -29,7 +29,10 @@
  * - compare_exchange_weak never fails spuriously here: a spurious failure
  *   only reloads `seen` and retries, which the model's retries already cover.
  * - spin_for_unlock is one optional poll: failed polls change nothing
- *   global, and the one poll may run at any point of the interleaving.
+ *   global, and the one poll may run at any point of the interleaving. Its
+ *   yield (sched_yield between the two runs of polls) changes nothing of
+ *   the lock's either: to the model it is a delay, which any interleaving
+ *   already is.
  * - lock_bucket's bounded spin is one optional CAS from 0 to 1: the polls
  *   that fail change nothing.
  * - The clock is nondeterminism: a timed wait may time out at any moment,
