@@ -123,6 +123,11 @@ class Lock {
   // or 0 when none is parked; written under the bucket lock, read by a
   // release that woke nobody for quiet_limit releases.
   std::atomic<std::int64_t> first_parked_since_{0};
+  // When a release last woke a waiter without handing it the lock (monotonic
+  // ns); written under the bucket lock before that release's last CAS, read
+  // by releases that find waking_bit set, to tell a wake that is still on
+  // its way from one whose waiter is waiting for a CPU (stale_wake_ns).
+  std::atomic<std::int64_t> woke_at_{0};
 };
 
 }  // namespace polylock::core

@@ -235,6 +235,54 @@ TEST(Lock, AWaiterOnItsWayDoesNotHoldUpADueHandOff) {
   }
 }
 
+TEST(Lock, AStaleWakeDoesNotHoldUpTheNextWaiter) {
+  // A wake whose waiter has not run for stale_wake_ns (20 us) is taken to be
+  // waiting for a CPU, and the next release that looks at the clock (one in
+  // 64) wakes the next parked waiter too, rather than leave it asleep until
+  // its 1 ms hand-off (lock.cpp). Here waking_bit is set by hand, as if such
+  // a wake were long past, with a waiter just parked; the holder releases and
+  // re-takes the lock until the waiter has it. A waiter that was woken clears
+  // the bit when it runs; one that only ever got the hand-off leaves it set
+  // (a hand-off keeps the bit). Without the stale look, no round wakes it; a
+  // round in which the holder was descheduled past 1 ms within its first 64
+  // releases gets the hand-off instead, so one round in five is asked.
+  int woken_rounds = 0;
+  for (int round = 0; round < 5; ++round) {
+    Lock lock;
+    ASSERT_TRUE(lock.try_acquire());
+    std::atomic<bool> got{false};
+    std::thread waiter([&] {
+      EXPECT_EQ(lock.acquire(-1), Acquired::yes);
+      got.store(true);
+      EXPECT_TRUE(lock.release());
+    });
+    wait_until_parked(lock);
+    lock.state_word()->fetch_or(4);  // waking_bit, its wake long past
+    bool holding = true;
+    for (int tries = 0; !got.load(); ++tries) {
+      if (holding) {
+        ASSERT_TRUE(lock.release());
+      }
+      holding = lock.try_acquire();
+      if (tries == 10'000'000) {  // not even the hand-off came: let the waiter finish
+        ADD_FAILURE() << "the parked waiter got neither a wake nor its hand-off";
+        lock.state_word()->fetch_and(~4u);
+        if (holding) {
+          ASSERT_TRUE(lock.release());
+        }
+        holding = false;
+        break;
+      }
+    }
+    if (holding) {
+      ASSERT_TRUE(lock.release());
+    }
+    waiter.join();
+    if (!(lock.state_word()->load() & 4)) ++woken_rounds;
+  }
+  EXPECT_GE(woken_rounds, 1) << "the waiter slept until its hand-off in every round";
+}
+
 #if defined(__linux__)
 TEST(Lock, AWaiterYieldsToAHolderOnItsOwnCpuBeforeParking) {
   // With more runnable threads than CPUs the holder may be waiting for the

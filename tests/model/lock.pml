@@ -36,10 +36,12 @@
  * - lock_bucket's bounded spin is one optional CAS from 0 to 1: the polls
  *   that fail change nothing.
  * - The clock is nondeterminism: a timed wait may time out at any moment,
- *   and release_slow's "waited fair_after_ns" is a free choice, as is
- *   must_wake's look at the clock (quiet_releases_ and first_parked_since_
- *   only decide when a release looks: any release with waking_bit set may
- *   or may not go to the bucket lock). parked_since
+ *   and release_slow's "waited fair_after_ns" and "the wake on its way is
+ *   stale (stale_wake_ns)" are free choices, as is must_wake's look at the
+ *   clock (quiet_releases_, first_parked_since_ and woke_at_ only decide
+ *   when a release looks: any release with waking_bit set may or may not go
+ *   to the bucket lock, and there may or may not wake a second waiter).
+ *   parked_since
  *   (read only to order the queue) is kept as a rank among the live waiters:
  *   a first park ranks after every live waiter (or, with -DCLOCK_TIES, ties
  *   with the latest, as a coarse clock may), and a rank is given back when
@@ -319,8 +321,8 @@ inline release() {
      do
      :: (seen & L) == 0 -> ok = false; break  /* "if (!(seen & locked_bit)) return false" */
      /* must_wake(seen): a waiter parked and none on its way, or one on its
-      * way and the first parked waiter due its hand-off (the clock, read
-      * every quiet_limit releases: a free choice) */
+      * way and the first parked waiter due its hand-off or that wake stale
+      * (the clock, read every quiet_limit releases: a free choice) */
      :: (seen & L) != 0 && (seen & P) != 0 && (seen & K) == 0 -> slow = true; break
      :: (seen & L) != 0 && (seen & P) != 0 && (seen & K) != 0 -> slow = true; break
      :: (seen & L) != 0 && ((seen & P) == 0 || (seen & K) != 0) ->
@@ -354,16 +356,19 @@ inline release() {
         :: double_release -> unlock_queue(); ok = false; double_release = false
         :: ok -> unlock_queue()
         :: else ->
-           /* hand_off = now - parked_since >= fair_after_ns: either */
+           /* hand_off = now - parked_since >= fair_after_ns, and stale =
+            * now - woke_at_ >= stale_wake_ns: either (a stale wake matters
+            * only without a hand-off) */
            if
            :: hand_off = true
            :: hand_off = false
+           :: hand_off = false; stale = true
            fi;
-           /* "if (!hand_off && (seen & waking_bit))": a waiter is on its way,
-            * no second wake: CAS(seen, seen & ~locked_bit) */
+           /* "while (!hand_off && !stale && (seen & waking_bit))": a waiter
+            * is on its way, no second wake: CAS(seen, seen & ~locked_bit) */
            d_step {
              if
-             :: !hand_off && (state & K) != 0 ->
+             :: !hand_off && !stale && (state & K) != 0 ->
                 assert((state & L) != 0); state = state & ~L; ok = true; owner = NOBODY
              :: else -> skip
              fi
@@ -414,7 +419,8 @@ inline release() {
            ok = true;
            w = 0
            fi;
-           hand_off = false
+           hand_off = false;
+           stale = false
         fi;
         seen = 0;
         slow = false
@@ -782,7 +788,7 @@ proctype thread(byte me; bool binding) {
   byte seen, c, sig, reason, leaving, wend, result, mode, w, i, j, s, rounds;
   byte W = me;       /* the waiter of the acquire running now */
   byte interrupts_seen;
-  bool got, ok, slow, hand_off, left, double_release, ask_stop;
+  bool got, ok, slow, hand_off, stale, left, double_release, ask_stop;
 #ifdef STOP_LOCKS
   byte d, omode, oseen;  /* depth (1: inside the stop function), the outer frame */
 #endif
