@@ -104,7 +104,7 @@ class Lock {
   Acquired acquire_slow(std::int64_t timeout_ns, StopFn stop, void* context) noexcept;
   bool release_slow() noexcept;
   bool must_wake(std::uint32_t seen) noexcept;
-  bool spin_for_unlock() noexcept;
+  bool spin_for_unlock(bool may_yield) noexcept;
   bool mark_parked(bool queue_empty) noexcept;
   bool take_after_wake() noexcept;
   bool leave_queue(Waiter& waiter, std::uint32_t& signal) noexcept;
