@@ -14,14 +14,16 @@
 //   lock word, so the lock word sees no guard traffic at all.
 // * has_parked_bit is changed only under the lock's bucket lock, and there it
 //   says exactly whether the bucket holds a waiter of this lock.
-// * A thread that cannot take the lock spins briefly (about ten polls), then
+// * A thread that cannot take the lock spins briefly (about ten polls, and
+//   before its first park one yield and ten polls more), then
 //   takes the bucket lock and, in one CAS loop, takes the lock if it is free
 //   or sets has_parked_bit unless it is set already (the lock word's only
 //   extra read-modify-write, and only for the first waiter);
 //   then appends its Waiter, drops the bucket lock and sleeps on
 //   Waiter::signal.
 // * waking_bit: a release woke a waiter without handing it the lock, and
-//   that waiter has not run yet. Until it does, releases wake nobody more:
+//   that waiter has not run yet. Until it does (or its wake is stale, or a
+//   hand-off is due: below), releases wake nobody more:
 //   each is one CAS that clears locked_bit (the lock stays with the running
 //   threads, as glibc's mutex keeps it while its woken waiter gets a CPU).
 //   The woken waiter, first thing, takes the lock if it is free and clears
@@ -276,8 +278,9 @@ bool Lock::try_acquire_slow() noexcept {
   return try_acquire_contended(state_.load(std::memory_order_relaxed));
 }
 
-// Polls spin_limit times, gives its CPU away once (yield_cpu) if `may_yield`,
-// and polls spin_limit times more, whether or not threads are parked.
+// Polls spin_limit times, gives its CPU away once (yield_cpu) if `may_yield`
+// and `deadline` has not passed (a yield may last a time slice), and polls
+// spin_limit times more, whether or not threads are parked.
 //
 // The yield: with more runnable threads than CPUs, the holder may be one
 // that the scheduler took off its CPU, and the yield lets it (or whoever is
@@ -292,20 +295,20 @@ bool Lock::try_acquire_slow() noexcept {
 // 200 ns outside the lock, with it at 1.0-1.7x. One yield, not more: every
 // yield keeps a thread on the CPU it has, and with more the threads of a
 // faster CPU took a larger share (Jain's index fell below std::mutex's).
-// Only before the first park: a waiter a release woke has just been given a
-// CPU for this lock, and giving it away again wastes the wake (with 1000 ns
-// inside the lock at 4 threads the yield after a wake cost 0.8-0.9x against
-// 1.0 without it).
+// Once per acquire, before the first park: a waiter a release woke has just
+// been given a CPU for this lock, and giving it away again wastes the wake
+// (with 1000 ns inside the lock at 4 threads the yield after a wake cost
+// 0.8-0.9x against 1.0 without it).
 //
 // Spins whether or not threads are parked. WebKit's and CPython's locks stop
 // spinning once a thread sleeps; with waking_bit the sleepers are woken one
 // at a time anyway, and a thread that parks where a spin would have found
 // the lock free leaves a CPU idle while the lock is free.
-bool Lock::spin_for_unlock(bool may_yield) noexcept {
+bool Lock::spin_for_unlock(bool may_yield, std::int64_t deadline) noexcept {
   if (!spinning_pays()) return false;
   for (int round = 0; round < 2; ++round) {
     if (round > 0) {
-      if (!may_yield) return false;
+      if (!may_yield || (deadline != no_deadline && monotonic_now_ns() >= deadline)) return false;
       yield_cpu();
     }
     for (int i = 0; i < spin_limit; ++i) {
@@ -413,8 +416,10 @@ Acquired Lock::acquire_slow(std::int64_t timeout_ns, StopFn stop, void* context)
   // disturbance, and again whenever interrupt() ran since it was last asked.
   bool ask_stop = stop != nullptr;
   std::uint32_t interrupts_seen = 0;
+  bool may_yield = true;  // the spin's yield: once per acquire (spin_for_unlock)
   for (;;) {
-    if (try_acquire_slow() || spin_for_unlock(waiter.parked_since == 0)) return Acquired::yes;
+    if (try_acquire_slow() || spin_for_unlock(may_yield, deadline)) return Acquired::yes;
+    may_yield = false;
     if (ask_stop) {
       // Out of the queue and holding nothing: stop may even take this lock.
       ask_stop = false;

@@ -96,7 +96,8 @@ class Lock {
   static constexpr std::uint32_t locked_bit = 1;      // someone holds the lock
   static constexpr std::uint32_t has_parked_bit = 2;  // a waiter for it is in the parking lot
   // A release woke a waiter (without handing it the lock) that has not yet
-  // run: releases meanwhile wake nobody more (lock.cpp).
+  // run: releases meanwhile wake nobody more, unless that wake is stale or
+  // a hand-off is due (lock.cpp).
   static constexpr std::uint32_t waking_bit = 4;
 
   bool try_acquire_contended(std::uint32_t seen) noexcept;
@@ -104,7 +105,7 @@ class Lock {
   Acquired acquire_slow(std::int64_t timeout_ns, StopFn stop, void* context) noexcept;
   bool release_slow() noexcept;
   bool must_wake(std::uint32_t seen) noexcept;
-  bool spin_for_unlock(bool may_yield) noexcept;
+  bool spin_for_unlock(bool may_yield, std::int64_t deadline) noexcept;
   bool mark_parked(bool queue_empty) noexcept;
   bool take_after_wake() noexcept;
   bool leave_queue(Waiter& waiter, std::uint32_t& signal) noexcept;
