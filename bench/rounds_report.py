@@ -10,7 +10,8 @@ distribution of those ratios (10th percentile and median) and Jain's
 fairness index of each lock's per-thread counts.
 
 compute() turns the samples into a summary (plain dicts, also printed with
---json); render() turns the summary into Markdown. The section sits between
+--json); render() turns the summary into Markdown; pool() makes one run of
+several (--pool), for a phase that comes in a few rounds of each. The section sits between
 two markers in the page, so bench/report.py, which rewrites the rest of the
 page, keeps it (kept_section). Python 3 standard library only.
 """
@@ -66,6 +67,42 @@ def correlation(xs, ys):
 def jain(counts):
     total, squares = sum(counts), sum(c * c for c in counts)
     return total * total / (len(counts) * squares) if squares else 0.0
+
+
+def pool(runs):
+    """Several polylock_rounds runs (same build, machine and settings) as one:
+    their rounds numbered on from run to run, so that a phase that came in a
+    few rounds of each run adds up to enough rounds to judge (issue 16: a run
+    may see one phase only). Raises ValueError for runs that cannot be
+    pooled: different work outside the lock, windows or CPU counts."""
+    first = runs[0]["context"]
+    for data in runs[1:]:
+        for key in ("outside_ns", "window_ms", "cpus"):
+            if data["context"][key] != first[key]:
+                raise ValueError("runs differ in %s (%s against %s): not one population"
+                                 % (key, data["context"][key], first[key]))
+    samples, rounds, offset = [], [], 0
+    for data in runs:
+        span = data["context"]["rounds"]
+        for sample in data["samples"]:
+            samples.append(dict(sample, round=sample["round"] + offset))
+        for entry in data.get("rounds", []):
+            rounds.append(dict(entry, round=entry.get("round", 0) + offset))
+        offset += span
+    works = [d["context"]["work_1000_ns"] for d in runs if d["context"].get("work_1000_ns")]
+    context = dict(first)
+    context.update({
+        "runs": len(runs),
+        "started": first["started"],
+        "last_started": runs[-1]["context"]["started"],
+        "rounds": offset,
+        "seeds": [d["context"]["seed"] for d in runs],
+        "seconds": sum(d["context"]["seconds"] for d in runs),
+        "threads": sorted({t for d in runs for t in d["context"]["threads"]}),
+        "inside_ns": sorted({i for d in runs for i in d["context"]["inside_ns"]}),
+        "work_1000_ns": percentile(works, 0.5) if works else None,
+    })
+    return {"context": context, "rounds": rounds, "samples": samples}
 
 
 def compute(data, slow_below=SLOW_BELOW):
@@ -163,16 +200,22 @@ def render(summary, command, note="", reading=""):
     context = summary["context"]
     load = summary["load_average"]
     shown = summary["locks"]
+    runs = context.get("runs", 1)
     lines = [
-        "### Run of %s" % context["started"],
+        "### Run of %s" % context["started"] if runs == 1 else
+        "### %d runs pooled, %s to %s" % (runs, context["started"], context["last_started"]),
         "",
         "%d rounds × %d ms windows, %s threads, %s ns inside, %d ns outside, on %d CPUs "
-        "(seed %d, %.0f s). Command: `%s`." % (
+        "(%s %s, %.0f s). Command: `%s`." % (
             context["rounds"], context["window_ms"], ",".join(map(str, context["threads"])),
             ",".join(map(str, context["inside_ns"])), context["outside_ns"], context["cpus"],
-            context["seed"], context["seconds"], command),
+            "seed" if runs == 1 else "seeds", ", ".join(map(str, context["seeds"]))
+            if runs > 1 else context["seed"], context["seconds"], command),
         "",
     ]
+    if runs > 1:
+        lines[-2] += (" The runs' rounds are taken as one run's: each round's phase is told "
+                      "against the 90th-percentile round of all of them.")
     if context.get("work_1000_ns"):
         lines[-2] += (" Work calibrated by the fastest of many short tries: 1000 ns asked took "
                       "%.0f ns." % context["work_1000_ns"])
@@ -285,7 +328,9 @@ def section(runs_lines, summary=""):
         "one phase only, and std::mutex's M/s tells which; two more figures say whether the "
         "split is a phase at all: how many rounds fall between the phases, and how closely "
         "std::mutex's throughput follows the CPU time its threads got (other processes "
-        "taking the CPUs slow rounds by any amount, not in two steps)." % (
+        "taking the CPUs slow rounds by any amount, not in two steps). Runs of one build "
+        "with the same settings may be pooled (`rounds_report.py --pool`), so that a phase "
+        "that comes in a few rounds of each run adds up to enough rounds to judge." % (
             SLOW_BELOW, SLOW_BELOW),
         "",
         "Jain's index is of each window's per-thread acquisition counts, median (and minimum) "
@@ -345,15 +390,29 @@ def main():
                         help="what a run's numbers say, per run, in order")
     parser.add_argument("--summary", default="", help="what the runs show together")
     parser.add_argument("--json", help="also write the summaries here")
+    parser.add_argument("--pool", action="store_true",
+                        help="take every --results as rounds of one run (same build, machine "
+                             "and settings), reported as one; --command, --note and --reading "
+                             "then give one entry")
     args = parser.parse_args()
 
-    summaries, rendered = [], []
-    for index, path in enumerate(args.results):
+    loaded = []
+    for path in args.results:
         with open(path) as results:
-            summary = compute(json.load(results))
+            loaded.append(json.load(results))
+    if args.pool:
+        try:
+            loaded = [pool(loaded)]
+        except ValueError as error:
+            parser.error(str(error))
+    summaries, rendered = [], []
+    for index, data in enumerate(loaded):
+        summary = compute(data)
         summaries.append(summary)
         command = args.command[index] if index < len(args.command) else (
-            "polylock_rounds --out=%s" % os.path.basename(path))
+            "polylock_rounds --out=%s" % " ".join(
+                os.path.basename(path) for path in
+                (args.results if args.pool else [args.results[index]])))
         note = args.note[index] if index < len(args.note) else ""
         reading = args.reading[index] if index < len(args.reading) else ""
         rendered.append(render(summary, command, note, reading))
