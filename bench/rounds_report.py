@@ -73,34 +73,43 @@ def pool(runs):
     """Several polylock_rounds runs (same build, machine and settings) as one:
     their rounds numbered on from run to run, so that a phase that came in a
     few rounds of each run adds up to enough rounds to judge (issue 16: a run
-    may see one phase only). Raises ValueError for runs that cannot be
-    pooled: different work outside the lock, windows or CPU counts."""
-    first = runs[0]["context"]
+    may see one phase only). Give the runs oldest first. Raises ValueError
+    for runs that are not one population: different work outside the lock,
+    windows, CPU counts, shapes (threads, work inside) or locks (a run
+    without the control would lose every round to one with it)."""
+    def settings(data):
+        context = data["context"]
+        return {"outside_ns": context["outside_ns"], "window_ms": context["window_ms"],
+                "cpus": context["cpus"], "threads": sorted(context["threads"]),
+                "inside_ns": sorted(context["inside_ns"]),
+                "locks": sorted({sample["lock"] for sample in data["samples"]})}
+    first = settings(runs[0])
     for data in runs[1:]:
-        for key in ("outside_ns", "window_ms", "cpus"):
-            if data["context"][key] != first[key]:
+        theirs = settings(data)
+        for key in first:
+            if theirs[key] != first[key]:
                 raise ValueError("runs differ in %s (%s against %s): not one population"
-                                 % (key, data["context"][key], first[key]))
+                                 % (key, theirs[key], first[key]))
     samples, rounds, offset = [], [], 0
     for data in runs:
-        span = data["context"]["rounds"]
         for sample in data["samples"]:
             samples.append(dict(sample, round=sample["round"] + offset))
         for entry in data.get("rounds", []):
             rounds.append(dict(entry, round=entry.get("round", 0) + offset))
-        offset += span
+        offset += data["context"]["rounds"]
     works = [d["context"]["work_1000_ns"] for d in runs if d["context"].get("work_1000_ns")]
-    context = dict(first)
+    context = dict(runs[0]["context"])
+    for single in ("seed", "work_scale"):  # one run's; the pooled context lists them all
+        context.pop(single, None)
     context.update({
         "runs": len(runs),
-        "started": first["started"],
+        "started": runs[0]["context"]["started"],
         "last_started": runs[-1]["context"]["started"],
         "rounds": offset,
         "seeds": [d["context"]["seed"] for d in runs],
         "seconds": sum(d["context"]["seconds"] for d in runs),
-        "threads": sorted({t for d in runs for t in d["context"]["threads"]}),
-        "inside_ns": sorted({i for d in runs for i in d["context"]["inside_ns"]}),
         "work_1000_ns": percentile(works, 0.5) if works else None,
+        "work_1000_ns_range": [min(works), max(works)] if works else None,
     })
     return {"context": context, "rounds": rounds, "samples": samples}
 
@@ -203,20 +212,26 @@ def render(summary, command, note="", reading=""):
     runs = context.get("runs", 1)
     lines = [
         "### Run of %s" % context["started"] if runs == 1 else
-        "### %d runs pooled, %s to %s" % (runs, context["started"], context["last_started"]),
+        "### %d runs pooled, started %s to %s" % (runs, context["started"],
+                                                  context["last_started"]),
         "",
         "%d rounds × %d ms windows, %s threads, %s ns inside, %d ns outside, on %d CPUs "
-        "(%s %s, %.0f s). Command: `%s`." % (
+        "(%s; %.0f s). Command: `%s`." % (
             context["rounds"], context["window_ms"], ",".join(map(str, context["threads"])),
             ",".join(map(str, context["inside_ns"])), context["outside_ns"], context["cpus"],
-            "seed" if runs == 1 else "seeds", ", ".join(map(str, context["seeds"]))
-            if runs > 1 else context["seed"], context["seconds"], command),
+            "seed %d" % context["seed"] if runs == 1 else
+            "seeds " + ", ".join(map(str, context["seeds"])) + " in that order",
+            context["seconds"], command),
         "",
     ]
     if runs > 1:
         lines[-2] += (" The runs' rounds are taken as one run's: each round's phase is told "
                       "against the 90th-percentile round of all of them.")
-    if context.get("work_1000_ns"):
+    spread = context.get("work_1000_ns_range")
+    if spread and spread[1] - spread[0] >= 0.5:
+        lines[-2] += (" Work calibrated by the fastest of many short tries: 1000 ns asked took "
+                      "%.0f–%.0f ns in the runs pooled." % tuple(spread))
+    elif context.get("work_1000_ns"):
         lines[-2] += (" Work calibrated by the fastest of many short tries: 1000 ns asked took "
                       "%.0f ns." % context["work_1000_ns"])
     lines += ["Phases told by %s." % (
@@ -401,6 +416,9 @@ def main():
         with open(path) as results:
             loaded.append(json.load(results))
     if args.pool:
+        for option in ("command", "note", "reading"):
+            if len(getattr(args, option)) > 1:
+                parser.error("--pool makes one run: give --%s once" % option)
         try:
             loaded = [pool(loaded)]
         except ValueError as error:
@@ -409,10 +427,9 @@ def main():
     for index, data in enumerate(loaded):
         summary = compute(data)
         summaries.append(summary)
-        command = args.command[index] if index < len(args.command) else (
-            "polylock_rounds --out=%s" % " ".join(
-                os.path.basename(path) for path in
-                (args.results if args.pool else [args.results[index]])))
+        command = args.command[index] if index < len(args.command) else "; ".join(
+            "polylock_rounds --out=%s" % os.path.basename(path) for path in
+            (args.results if args.pool else [args.results[index]]))
         note = args.note[index] if index < len(args.note) else ""
         reading = args.reading[index] if index < len(args.reading) else ""
         rendered.append(render(summary, command, note, reading))

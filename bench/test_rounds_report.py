@@ -1,0 +1,79 @@
+#!/usr/bin/python3
+"""Unit tests of rounds_report.py's pooling (--pool), on made-up runs.
+
+Run by CTest (bench.rounds_report.unit) or directly: python3 test_rounds_report.py.
+Python 3 standard library only, as the script it tests.
+"""
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rounds_report  # noqa: E402
+
+
+def run(seed, rounds, rate_of, threads=(4,), inside_ns=(0,), outside_ns=200,
+        locks=("polylock", "std_mutex", "std_mutex_control"), started="2026-11-30 12:00 UTC"):
+    """A polylock_rounds result: every lock in every round and shape, with
+    acquisitions/s rate_of(lock, round) spread evenly over the threads."""
+    samples = []
+    for r in range(rounds):
+        for t in threads:
+            for i in inside_ns:
+                for lock in locks:
+                    samples.append({"round": r, "threads": t, "inside_ns": i, "lock": lock,
+                                    "start_s": 0.0, "seconds": 1.0, "cpu_seconds": 2.0,
+                                    "counts": [rate_of(lock, r) // t] * t})
+    return {"context": {"started": started, "cpus": 2, "rounds": rounds, "window_ms": 200,
+                        "threads": list(threads), "inside_ns": list(inside_ns),
+                        "outside_ns": outside_ns, "seed": seed, "work_1000_ns": 1000.0,
+                        "seconds": 10.0},
+            "rounds": [{"round": r, "start_s": float(r), "load_average": 1.0,
+                        "others_runnable": 0} for r in range(rounds)],
+            "samples": samples}
+
+
+def steady(rate):
+    return lambda lock, r: rate
+
+
+class PoolTest(unittest.TestCase):
+    def test_rounds_of_every_run_add_up_per_shape(self):
+        # Numbered on from run to run: were the second run's rounds 0..2
+        # again, they would overwrite the first's and the shape would have 3.
+        pooled = rounds_report.pool([run(1, 3, steady(4000)), run(2, 3, steady(4000))])
+        summary = rounds_report.compute(pooled)
+        self.assertEqual(pooled["context"]["rounds"], 6)
+        self.assertEqual([s["rounds"] for s in summary["shapes"]], [6])
+        self.assertEqual(summary["shapes"][0]["phases"]["all"]["rounds"], 6)
+
+    def test_phases_are_told_against_all_the_runs(self):
+        # One run in each phase: alone, each run's rounds are all "fast" (each
+        # against its own 90th percentile); pooled, the slow run's are slow.
+        fast, slow = run(1, 4, steady(10000)), run(2, 4, steady(4000))
+        self.assertNotIn("slow", rounds_report.compute(slow)["shapes"][0]["phases"])
+        phases = rounds_report.compute(rounds_report.pool([fast, slow]))["shapes"][0]["phases"]
+        self.assertEqual(phases["fast"]["rounds"], 4)
+        self.assertEqual(phases["slow"]["rounds"], 4)
+
+    def test_runs_of_another_population_are_refused(self):
+        base = run(1, 2, steady(4000))
+        for other, what in ((run(2, 2, steady(4000), outside_ns=0), "outside_ns"),
+                            (run(2, 2, steady(4000), threads=(8,)), "threads"),
+                            (run(2, 2, steady(4000), inside_ns=(0, 50)), "inside_ns"),
+                            (run(2, 2, steady(4000), locks=("polylock", "std_mutex")), "locks")):
+            with self.assertRaisesRegex(ValueError, "runs differ in " + what):
+                rounds_report.pool([base, other])
+
+    def test_the_pooled_header_names_every_run(self):
+        pooled = rounds_report.pool([run(11, 2, steady(4000)),
+                                     run(22, 2, steady(4000), started="2026-11-30 13:00 UTC")])
+        header = rounds_report.render(rounds_report.compute(pooled), "cmd")
+        self.assertEqual(header[0], "### 2 runs pooled, started 2026-11-30 12:00 UTC to "
+                                    "2026-11-30 13:00 UTC")
+        self.assertIn("4 rounds × 200 ms windows", header[2])
+        self.assertIn("seeds 11, 22 in that order; 20 s", header[2])
+
+
+if __name__ == "__main__":
+    unittest.main()
