@@ -62,6 +62,10 @@ struct Window {
   double seconds = 0;
   double cpu_seconds = 0;             // the process's CPU time in the window: did it get the CPUs?
   std::vector<std::uint64_t> counts;  // acquisitions per thread
+  // Each thread's CPU time in the window (s), or empty where the platform
+  // cannot say: a thread's acquisitions per CPU-second tell the lock's
+  // fairness apart from the scheduler's split of the CPUs among the threads.
+  std::vector<double> thread_cpu_seconds;
   bool exclusive = true;              // no two threads held the lock at once
 };
 
@@ -86,6 +90,17 @@ double work_cost_ns(std::int64_t ns) {
 // what 1000 ns really takes.
 double work_scale = 1.0;
 
+// The calling thread's CPU time (s), or -1 where the platform has no clock
+// for it.
+double thread_cpu_now() {
+#if defined(CLOCK_THREAD_CPUTIME_ID)
+  timespec now{};
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now) == 0)
+    return double(now.tv_sec) + double(now.tv_nsec) * 1e-9;
+#endif
+  return -1;
+}
+
 void work_for(std::int64_t ns) {
   if (ns > 0) bench::work_for(std::llround(double(ns) * work_scale));
 }
@@ -107,6 +122,7 @@ Window hammer(Shape shape, std::int64_t outside_ns, int window_ms) {
   Padded padded;
   Count guarded;  // only touched under the lock: checks mutual exclusion
   std::vector<Count> slots(shape.threads);
+  std::vector<double> cpu(shape.threads, -1);
   std::atomic<int> ready{0};
   std::atomic<bool> go{false}, stop{false};
   std::vector<std::thread> threads;
@@ -114,6 +130,7 @@ Window hammer(Shape shape, std::int64_t outside_ns, int window_ms) {
     threads.emplace_back([&, t] {
       ready.fetch_add(1);
       while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
+      const double cpu_start = thread_cpu_now();
       std::uint64_t mine = 0;
       while (!stop.load(std::memory_order_relaxed)) {
         padded.lock.lock();
@@ -124,6 +141,7 @@ Window hammer(Shape shape, std::int64_t outside_ns, int window_ms) {
         work_for(outside_ns);
       }
       slots[t].value = mine;
+      if (cpu_start >= 0) cpu[t] = thread_cpu_now() - cpu_start;
     });
   }
   while (ready.load() < shape.threads) std::this_thread::yield();
@@ -145,6 +163,8 @@ Window hammer(Shape shape, std::int64_t outside_ns, int window_ms) {
     total += slot.value;
   }
   window.exclusive = total == guarded.value;
+  if (std::all_of(cpu.begin(), cpu.end(), [](double seconds) { return seconds >= 0; }))
+    window.thread_cpu_seconds = cpu;
   return window;
 }
 
@@ -321,7 +341,11 @@ int main(int argc, char** argv) {
                       round, shape.threads, static_cast<long long>(shape.inside_ns),
                       contender->name, start_s, window.seconds, window.cpu_seconds);
         samples +=
-            (samples.empty() ? "" : ",\n  ") + std::string(line) + json_list(window.counts) + "}";
+            (samples.empty() ? "" : ",\n  ") + std::string(line) + json_list(window.counts) +
+            (window.thread_cpu_seconds.empty()
+                 ? ""
+                 : ",\"thread_cpu_seconds\":" + json_list(window.thread_cpu_seconds)) +
+            "}";
       }
     }
   }

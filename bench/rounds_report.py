@@ -114,15 +114,27 @@ def pool(runs):
     return {"context": context, "rounds": rounds, "samples": samples}
 
 
+def jain_per_cpu(sample):
+    """Jain's index of each thread's acquisitions per CPU-second: the lock's
+    own fairness, with the scheduler's split of the CPUs among the threads
+    taken out (None where the run did not record threads' CPU time)."""
+    seconds = sample.get("thread_cpu_seconds")
+    if not seconds or len(seconds) != len(sample["counts"]) or min(seconds) <= 0:
+        return None
+    return jain([count / cpu for count, cpu in zip(sample["counts"], seconds)])
+
+
 def compute(data, slow_below=SLOW_BELOW):
     """The summary of one polylock_rounds run: per shape, per phase, per lock."""
-    cells = {}  # (threads, inside_ns) -> round -> lock -> (acquisitions/s, jain, CPUs used)
+    # (threads, inside_ns) -> round -> lock ->
+    #     (acquisitions/s, jain, CPUs used, jain of acquisitions per CPU-second)
+    cells = {}
     for sample in data["samples"]:
         shape = (sample["threads"], sample["inside_ns"])
         rate = sum(sample["counts"]) / sample["seconds"]
         cpus = sample["cpu_seconds"] / sample["seconds"] if "cpu_seconds" in sample else None
         cells.setdefault(shape, {}).setdefault(sample["round"], {})[sample["lock"]] = (
-            rate, jain(sample["counts"]), cpus)
+            rate, jain(sample["counts"]), cpus, jain_per_cpu(sample))
 
     def spread(key):
         values = [r[key] for r in data.get("rounds", []) if r.get(key, -1) >= 0]
@@ -173,11 +185,13 @@ def compute(data, slow_below=SLOW_BELOW):
             for lock in summary["locks"]:
                 present = [locks[lock] for locks in chosen if lock in locks]
                 ratios = [locks[lock][0] / locks[PEER][0] for locks in chosen if lock in locks]
-                jains = [j for _, j, _ in present]
+                jains = [cell[1] for cell in present]
+                per_cpu = [cell[3] for cell in present if cell[3] is not None]
                 entry["locks"][lock] = {
                     "ratio_p10": percentile(ratios, 0.1), "ratio_median": percentile(ratios, 0.5),
                     "jain_median": percentile(jains, 0.5),
                     "jain_min": min(jains) if jains else None,
+                    "jain_per_cpu_median": percentile(per_cpu, 0.5),
                 }
             if threads in GOAL_THREADS:
                 ours = entry["locks"]["polylock"]
@@ -252,11 +266,17 @@ def render(summary, command, note="", reading=""):
         busy.append(note)
     if busy:
         lines += ["Machine load: %s." % "; ".join(busy), ""]
+    # Runs that recorded each thread's CPU time get Jain's index of the
+    # acquisitions per CPU-second too.
+    per_cpu = any(lock["jain_per_cpu_median"] is not None
+                  for shape in summary["shapes"] for entry in shape["phases"].values()
+                  for lock in entry["locks"].values())
     lines += [
         "| threads | inside | phase | rounds | std::mutex M/s p10 / median / p90 (CPUs used) | " +
         " | ".join("%s ÷ std::mutex p10 / median" % TITLES[l] for l in shown if l != PEER) +
-        " | Jain median (min): " + " / ".join(TITLES[l] for l in shown) + " |",
-        "|---|---|---|---|---|" + "---|" * (len(shown) - 1) + "---|",
+        " | Jain median (min): " + " / ".join(TITLES[l] for l in shown) + " |" +
+        (" Jain per CPU-second, median |" if per_cpu else ""),
+        "|---|---|---|---|---|" + "---|" * (len(shown) - 1) + "---|" + ("---|" if per_cpu else ""),
     ]
     for shape in summary["shapes"]:
         for phase in ("fast", "slow"):
@@ -279,6 +299,10 @@ def render(summary, command, note="", reading=""):
             cells.append(" / ".join("%.3f (%.2f)" % (entry["locks"][l]["jain_median"],
                                                      entry["locks"][l]["jain_min"])
                                     for l in shown if entry["locks"][l]["jain_median"] is not None))
+            if per_cpu:
+                cells.append(" / ".join(
+                    "–" if entry["locks"][l]["jain_per_cpu_median"] is None else
+                    "%.3f" % entry["locks"][l]["jain_per_cpu_median"] for l in shown))
             lines.append("| " + " | ".join(cells) + " |")
     shapes = summary["shapes"]
     lines += ["", "Rounds in which std::mutex ran %.2f–%.2f× its reference, between the phases, "
@@ -305,12 +329,15 @@ def render(summary, command, note="", reading=""):
                                              ("10th percentile", "p10_met"),
                                              ("Jain", "jain_met")) if not goal[key]]
             ours, control = entry["locks"]["polylock"], entry["locks"].get("std_mutex_control")
+            cpu_jains = (ours["jain_per_cpu_median"], entry["locks"][PEER]["jain_per_cpu_median"])
             lines.append("- %d threads, %d ns inside, %s (%d rounds): p10 %.2f, median %.2f, "
-                         "Jain %.3f vs %.3f — %s%s%s" % (
+                         "Jain %.3f vs %.3f%s — %s%s%s" % (
                              shape["threads"], shape["inside_ns"],
                              "all rounds" if phase == "all" else phase + " phase", entry["rounds"],
                              ours["ratio_p10"], ours["ratio_median"], ours["jain_median"],
                              entry["locks"][PEER]["jain_median"],
+                             "" if None in cpu_jains else
+                             " (per CPU-second %.3f vs %.3f)" % cpu_jains,
                              "met" if not missed else "**missed** (" + ", ".join(missed) + ")",
                              "" if goal["enough_rounds"] else ", too few rounds to judge",
                              "" if not control else "; control p10 %.2f, median %.2f" % (
@@ -349,7 +376,9 @@ def section(runs_lines, summary=""):
             SLOW_BELOW, SLOW_BELOW),
         "",
         "Jain's index is of each window's per-thread acquisition counts, median (and minimum) "
-        "over the phase's rounds. CPUs used: std::mutex's windows' process CPU time ÷ wall "
+        "over the phase's rounds; where the run recorded each thread's CPU time, also of the "
+        "acquisitions per CPU-second, which takes the scheduler's split of the CPUs among the "
+        "threads out and leaves the lock's own fairness. CPUs used: std::mutex's windows' process CPU time ÷ wall "
         "time, median. Per-round data: the run's JSON (`build/bench/rounds.json`).",
         "",
     ]

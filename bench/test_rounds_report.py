@@ -75,5 +75,31 @@ class PoolTest(unittest.TestCase):
         self.assertIn("seeds 11, 22 in that order; 20 s", header[2])
 
 
+class PerCpuTest(unittest.TestCase):
+    def test_a_thread_that_got_twice_the_cpu_is_fair_per_cpu_second(self):
+        sample = {"counts": [200, 100, 100], "thread_cpu_seconds": [0.2, 0.1, 0.1]}
+        self.assertLess(rounds_report.jain(sample["counts"]), 0.95)
+        self.assertAlmostEqual(rounds_report.jain_per_cpu(sample), 1.0)
+        # The same CPU time for all: as unfair per CPU-second as by count.
+        sample["thread_cpu_seconds"] = [0.1, 0.1, 0.1]
+        self.assertAlmostEqual(rounds_report.jain_per_cpu(sample),
+                               rounds_report.jain(sample["counts"]))
+
+    def test_runs_without_threads_cpu_time_have_no_per_cpu_index(self):
+        self.assertIsNone(rounds_report.jain_per_cpu({"counts": [1, 2]}))
+        self.assertIsNone(rounds_report.jain_per_cpu({"counts": [1, 2],
+                                                      "thread_cpu_seconds": [0.1, 0.0]}))
+
+    def test_the_table_shows_it_when_the_run_has_it(self):
+        data = run(1, 2, steady(4000))
+        plain = rounds_report.render(rounds_report.compute(data), "cmd")
+        self.assertFalse(any("per CPU-second" in line for line in plain))
+        for sample in data["samples"]:
+            sample["thread_cpu_seconds"] = [0.1] * len(sample["counts"])
+        table = rounds_report.render(rounds_report.compute(data), "cmd")
+        self.assertTrue(any(line.endswith("Jain per CPU-second, median |") for line in table))
+        self.assertTrue(any("(per CPU-second 1.000 vs 1.000)" in line for line in table))
+
+
 if __name__ == "__main__":
     unittest.main()
