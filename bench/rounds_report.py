@@ -11,9 +11,10 @@ fairness index of each lock's per-thread counts.
 
 compute() turns the samples into a summary (plain dicts, also printed with
 --json); render() turns the summary into Markdown; pool() makes one run of
-several (--pool), for a phase that comes in a few rounds of each. The section sits between
-two markers in the page, so bench/report.py, which rewrites the rest of the
-page, keeps it (kept_section). Python 3 standard library only.
+several (--pool), for a phase that comes in a few rounds of each. The
+section sits between two markers in the page, so bench/report.py, which
+rewrites the rest of the page, keeps it (kept_section). Python 3 standard
+library only.
 """
 import argparse
 import json
@@ -378,8 +379,9 @@ def section(runs_lines, summary=""):
         "Jain's index is of each window's per-thread acquisition counts, median (and minimum) "
         "over the phase's rounds; where the run recorded each thread's CPU time, also of the "
         "acquisitions per CPU-second, which takes the scheduler's split of the CPUs among the "
-        "threads out and leaves the lock's own fairness. CPUs used: std::mutex's windows' process CPU time ÷ wall "
-        "time, median. Per-round data: the run's JSON (`build/bench/rounds.json`).",
+        "threads out and leaves the lock's own fairness. CPUs used: std::mutex's windows' "
+        "process CPU time ÷ wall time, median. Per-round data: the run's JSON "
+        "(`build/bench/rounds.json`).",
         "",
     ]
     if summary:
