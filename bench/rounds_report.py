@@ -187,7 +187,11 @@ def compute(data, slow_below=SLOW_BELOW):
                 present = [locks[lock] for locks in chosen if lock in locks]
                 ratios = [locks[lock][0] / locks[PEER][0] for locks in chosen if lock in locks]
                 jains = [cell[1] for cell in present]
-                per_cpu = [cell[3] for cell in present if cell[3] is not None]
+                # Only where every round has it: a median over the rounds of
+                # some of the runs pooled would pass for all of them.
+                per_cpu = [cell[3] for cell in present]
+                if None in per_cpu:
+                    per_cpu = []
                 entry["locks"][lock] = {
                     "ratio_p10": percentile(ratios, 0.1), "ratio_median": percentile(ratios, 0.5),
                     "jain_median": percentile(jains, 0.5),

@@ -90,6 +90,14 @@ class PerCpuTest(unittest.TestCase):
         self.assertIsNone(rounds_report.jain_per_cpu({"counts": [1, 2],
                                                       "thread_cpu_seconds": [0.1, 0.0]}))
 
+    def test_pooled_with_a_run_without_it_there_is_none(self):
+        timed, untimed = run(1, 2, steady(4000)), run(2, 2, steady(4000))
+        for sample in timed["samples"]:
+            sample["thread_cpu_seconds"] = [0.1] * len(sample["counts"])
+        summary = rounds_report.compute(rounds_report.pool([timed, untimed]))
+        for lock in summary["shapes"][0]["phases"]["all"]["locks"].values():
+            self.assertIsNone(lock["jain_per_cpu_median"])
+
     def test_the_table_shows_it_when_the_run_has_it(self):
         data = run(1, 2, steady(4000))
         plain = rounds_report.render(rounds_report.compute(data), "cmd")
