@@ -116,26 +116,31 @@ def pool(runs):
 
 
 def jain_per_cpu(sample):
-    """Jain's index of each thread's acquisitions per CPU-second: the lock's
-    own fairness, with the scheduler's split of the CPUs among the threads
-    taken out (None where the run did not record threads' CPU time)."""
+    """(Jain's index of the threads' CPU time, Jain's index of each thread's
+    acquisitions per CPU-second), or (None, None) where the run did not record
+    threads' CPU time or a thread got none. A count is CPU time × acquisitions
+    per CPU-second: the first says how evenly the scheduler split the CPUs
+    among the threads -- which a lock's waiting (sleep, spin, yield) shapes --
+    and the second how evenly that CPU time turned into acquisitions. The
+    second is near 1 whenever waiting costs every thread alike (rare waits,
+    or waits that sleep): it is not the lock's fairness on its own."""
     seconds = sample.get("thread_cpu_seconds")
     if not seconds or len(seconds) != len(sample["counts"]) or min(seconds) <= 0:
-        return None
-    return jain([count / cpu for count, cpu in zip(sample["counts"], seconds)])
+        return None, None
+    return jain(seconds), jain([count / cpu for count, cpu in zip(sample["counts"], seconds)])
 
 
 def compute(data, slow_below=SLOW_BELOW):
     """The summary of one polylock_rounds run: per shape, per phase, per lock."""
-    # (threads, inside_ns) -> round -> lock ->
-    #     (acquisitions/s, jain, CPUs used, jain of acquisitions per CPU-second)
+    # (threads, inside_ns) -> round -> lock -> (acquisitions/s, jain, CPUs used,
+    #     jain of the threads' CPU time, jain of acquisitions per CPU-second)
     cells = {}
     for sample in data["samples"]:
         shape = (sample["threads"], sample["inside_ns"])
         rate = sum(sample["counts"]) / sample["seconds"]
         cpus = sample["cpu_seconds"] / sample["seconds"] if "cpu_seconds" in sample else None
         cells.setdefault(shape, {}).setdefault(sample["round"], {})[sample["lock"]] = (
-            rate, jain(sample["counts"]), cpus, jain_per_cpu(sample))
+            rate, jain(sample["counts"]), cpus) + jain_per_cpu(sample)
 
     def spread(key):
         values = [r[key] for r in data.get("rounds", []) if r.get(key, -1) >= 0]
@@ -189,13 +194,15 @@ def compute(data, slow_below=SLOW_BELOW):
                 jains = [cell[1] for cell in present]
                 # Only where every round has it: a median over the rounds of
                 # some of the runs pooled would pass for all of them.
-                per_cpu = [cell[3] for cell in present]
+                cpu_split = [cell[3] for cell in present]
+                per_cpu = [cell[4] for cell in present]
                 if None in per_cpu:
-                    per_cpu = []
+                    cpu_split = per_cpu = []
                 entry["locks"][lock] = {
                     "ratio_p10": percentile(ratios, 0.1), "ratio_median": percentile(ratios, 0.5),
                     "jain_median": percentile(jains, 0.5),
                     "jain_min": min(jains) if jains else None,
+                    "jain_cpu_time_median": percentile(cpu_split, 0.5),
                     "jain_per_cpu_median": percentile(per_cpu, 0.5),
                 }
             if threads in GOAL_THREADS:
@@ -280,8 +287,10 @@ def render(summary, command, note="", reading=""):
         "| threads | inside | phase | rounds | std::mutex M/s p10 / median / p90 (CPUs used) | " +
         " | ".join("%s ÷ std::mutex p10 / median" % TITLES[l] for l in shown if l != PEER) +
         " | Jain median (min): " + " / ".join(TITLES[l] for l in shown) + " |" +
-        (" Jain per CPU-second, median |" if per_cpu else ""),
-        "|---|---|---|---|---|" + "---|" * (len(shown) - 1) + "---|" + ("---|" if per_cpu else ""),
+        (" Jain of the threads' CPU time, median (same order) | Jain of acquisitions per "
+         "CPU-second, median (same order) |" if per_cpu else ""),
+        "|---|---|---|---|---|" + "---|" * (len(shown) - 1) + "---|" +
+        ("---|---|" if per_cpu else ""),
     ]
     for shape in summary["shapes"]:
         for phase in ("fast", "slow"):
@@ -305,9 +314,10 @@ def render(summary, command, note="", reading=""):
                                                      entry["locks"][l]["jain_min"])
                                     for l in shown if entry["locks"][l]["jain_median"] is not None))
             if per_cpu:
-                cells.append(" / ".join(
-                    "–" if entry["locks"][l]["jain_per_cpu_median"] is None else
-                    "%.3f" % entry["locks"][l]["jain_per_cpu_median"] for l in shown))
+                for key in ("jain_cpu_time_median", "jain_per_cpu_median"):
+                    cells.append(" / ".join(
+                        "–" if entry["locks"][l][key] is None else
+                        "%.3f" % entry["locks"][l][key] for l in shown))
             lines.append("| " + " | ".join(cells) + " |")
     shapes = summary["shapes"]
     lines += ["", "Rounds in which std::mutex ran %.2f–%.2f× its reference, between the phases, "
@@ -334,7 +344,9 @@ def render(summary, command, note="", reading=""):
                                              ("10th percentile", "p10_met"),
                                              ("Jain", "jain_met")) if not goal[key]]
             ours, control = entry["locks"]["polylock"], entry["locks"].get("std_mutex_control")
-            cpu_jains = (ours["jain_per_cpu_median"], entry["locks"][PEER]["jain_per_cpu_median"])
+            cpu_jains = tuple(entry["locks"][lock][key] for key in
+                              ("jain_cpu_time_median", "jain_per_cpu_median")
+                              for lock in ("polylock", PEER))
             lines.append("- %d threads, %d ns inside, %s (%d rounds): p10 %.2f, median %.2f, "
                          "Jain %.3f vs %.3f%s — %s%s%s" % (
                              shape["threads"], shape["inside_ns"],
@@ -342,7 +354,8 @@ def render(summary, command, note="", reading=""):
                              ours["ratio_p10"], ours["ratio_median"], ours["jain_median"],
                              entry["locks"][PEER]["jain_median"],
                              "" if None in cpu_jains else
-                             " (per CPU-second %.3f vs %.3f)" % cpu_jains,
+                             " (of CPU time %.3f vs %.3f, per CPU-second %.3f vs %.3f)"
+                             % cpu_jains,
                              "met" if not missed else "**missed** (" + ", ".join(missed) + ")",
                              "" if goal["enough_rounds"] else ", too few rounds to judge",
                              "" if not control else "; control p10 %.2f, median %.2f" % (
@@ -381,9 +394,13 @@ def section(runs_lines, summary=""):
             SLOW_BELOW, SLOW_BELOW),
         "",
         "Jain's index is of each window's per-thread acquisition counts, median (and minimum) "
-        "over the phase's rounds; where the run recorded each thread's CPU time, also of the "
-        "acquisitions per CPU-second, which takes the scheduler's split of the CPUs among the "
-        "threads out and leaves the lock's own fairness. CPUs used: std::mutex's windows' "
+        "over the phase's rounds. Where the run recorded each thread's CPU time, a count "
+        "splits into CPU time × acquisitions per CPU-second, and Jain's index of each is "
+        "given too: of the CPU time, how evenly the scheduler split the CPUs among the "
+        "threads (which a lock's waiting, sleeping or spinning or yielding, shapes); per "
+        "CPU-second, how evenly that time turned into acquisitions (near 1 whenever waiting "
+        "costs every thread alike, so not the lock's fairness on its own). CPUs used: "
+        "std::mutex's windows' "
         "process CPU time ÷ wall time, median. Per-round data: the run's JSON "
         "(`build/bench/rounds.json`).",
         "",

@@ -76,19 +76,23 @@ class PoolTest(unittest.TestCase):
 
 
 class PerCpuTest(unittest.TestCase):
-    def test_a_thread_that_got_twice_the_cpu_is_fair_per_cpu_second(self):
+    def test_a_count_splits_into_cpu_time_and_acquisitions_per_cpu_second(self):
         sample = {"counts": [200, 100, 100], "thread_cpu_seconds": [0.2, 0.1, 0.1]}
         self.assertLess(rounds_report.jain(sample["counts"]), 0.95)
-        self.assertAlmostEqual(rounds_report.jain_per_cpu(sample), 1.0)
+        cpu_split, per_cpu = rounds_report.jain_per_cpu(sample)
+        self.assertAlmostEqual(per_cpu, 1.0)
+        self.assertAlmostEqual(cpu_split, rounds_report.jain(sample["counts"]))
         # The same CPU time for all: as unfair per CPU-second as by count.
         sample["thread_cpu_seconds"] = [0.1, 0.1, 0.1]
-        self.assertAlmostEqual(rounds_report.jain_per_cpu(sample),
-                               rounds_report.jain(sample["counts"]))
+        cpu_split, per_cpu = rounds_report.jain_per_cpu(sample)
+        self.assertAlmostEqual(cpu_split, 1.0)
+        self.assertAlmostEqual(per_cpu, rounds_report.jain(sample["counts"]))
 
     def test_runs_without_threads_cpu_time_have_no_per_cpu_index(self):
-        self.assertIsNone(rounds_report.jain_per_cpu({"counts": [1, 2]}))
-        self.assertIsNone(rounds_report.jain_per_cpu({"counts": [1, 2],
-                                                      "thread_cpu_seconds": [0.1, 0.0]}))
+        self.assertEqual(rounds_report.jain_per_cpu({"counts": [1, 2]}), (None, None))
+        self.assertEqual(rounds_report.jain_per_cpu({"counts": [1, 2],
+                                                     "thread_cpu_seconds": [0.1, 0.0]}),
+                         (None, None))
 
     def test_pooled_with_a_run_without_it_there_is_none(self):
         timed, untimed = run(1, 2, steady(4000)), run(2, 2, steady(4000))
@@ -97,6 +101,7 @@ class PerCpuTest(unittest.TestCase):
         summary = rounds_report.compute(rounds_report.pool([timed, untimed]))
         for lock in summary["shapes"][0]["phases"]["all"]["locks"].values():
             self.assertIsNone(lock["jain_per_cpu_median"])
+            self.assertIsNone(lock["jain_cpu_time_median"])
 
     def test_the_table_shows_it_when_the_run_has_it(self):
         data = run(1, 2, steady(4000))
@@ -105,8 +110,10 @@ class PerCpuTest(unittest.TestCase):
         for sample in data["samples"]:
             sample["thread_cpu_seconds"] = [0.1] * len(sample["counts"])
         table = rounds_report.render(rounds_report.compute(data), "cmd")
-        self.assertTrue(any(line.endswith("Jain per CPU-second, median |") for line in table))
-        self.assertTrue(any("(per CPU-second 1.000 vs 1.000)" in line for line in table))
+        self.assertTrue(any(line.endswith("acquisitions per CPU-second, median (same order) |")
+                            for line in table))
+        self.assertTrue(any("(of CPU time 1.000 vs 1.000, per CPU-second 1.000 vs 1.000)" in line
+                            for line in table))
 
 
 if __name__ == "__main__":
