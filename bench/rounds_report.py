@@ -115,7 +115,7 @@ def pool(runs):
     return {"context": context, "rounds": rounds, "samples": samples}
 
 
-def jain_per_cpu(sample):
+def cpu_jains(sample):
     """(Jain's index of the threads' CPU time, Jain's index of each thread's
     acquisitions per CPU-second), or (None, None) where the run did not record
     threads' CPU time or a thread got none. A count is CPU time × acquisitions
@@ -140,7 +140,7 @@ def compute(data, slow_below=SLOW_BELOW):
         rate = sum(sample["counts"]) / sample["seconds"]
         cpus = sample["cpu_seconds"] / sample["seconds"] if "cpu_seconds" in sample else None
         cells.setdefault(shape, {}).setdefault(sample["round"], {})[sample["lock"]] = (
-            rate, jain(sample["counts"]), cpus) + jain_per_cpu(sample)
+            rate, jain(sample["counts"]), cpus) + cpu_jains(sample)
 
     def spread(key):
         values = [r[key] for r in data.get("rounds", []) if r.get(key, -1) >= 0]

@@ -79,19 +79,19 @@ class PerCpuTest(unittest.TestCase):
     def test_a_count_splits_into_cpu_time_and_acquisitions_per_cpu_second(self):
         sample = {"counts": [200, 100, 100], "thread_cpu_seconds": [0.2, 0.1, 0.1]}
         self.assertLess(rounds_report.jain(sample["counts"]), 0.95)
-        cpu_split, per_cpu = rounds_report.jain_per_cpu(sample)
+        cpu_split, per_cpu = rounds_report.cpu_jains(sample)
         self.assertAlmostEqual(per_cpu, 1.0)
         self.assertAlmostEqual(cpu_split, rounds_report.jain(sample["counts"]))
         # The same CPU time for all: as unfair per CPU-second as by count.
         sample["thread_cpu_seconds"] = [0.1, 0.1, 0.1]
-        cpu_split, per_cpu = rounds_report.jain_per_cpu(sample)
+        cpu_split, per_cpu = rounds_report.cpu_jains(sample)
         self.assertAlmostEqual(cpu_split, 1.0)
         self.assertAlmostEqual(per_cpu, rounds_report.jain(sample["counts"]))
 
     def test_runs_without_threads_cpu_time_have_no_per_cpu_index(self):
-        self.assertEqual(rounds_report.jain_per_cpu({"counts": [1, 2]}), (None, None))
-        self.assertEqual(rounds_report.jain_per_cpu({"counts": [1, 2],
-                                                     "thread_cpu_seconds": [0.1, 0.0]}),
+        self.assertEqual(rounds_report.cpu_jains({"counts": [1, 2]}), (None, None))
+        self.assertEqual(rounds_report.cpu_jains({"counts": [1, 2],
+                                                  "thread_cpu_seconds": [0.1, 0.0]}),
                          (None, None))
 
     def test_pooled_with_a_run_without_it_there_is_none(self):
