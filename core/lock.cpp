@@ -21,6 +21,19 @@
 //   extra read-modify-write, and only for the first waiter);
 //   then appends its Waiter, drops the bucket lock and sleeps on
 //   Waiter::signal.
+// * The sleeper tier: outside a busy stretch (the thread's previous failed
+//   spin was over 100 us ago), a waiter that asks no stop function sleeps
+//   on the lock word itself instead, as glibc's waiters do: it sets
+//   sleeper_bit (only while locked_bit is set) and waits on the word for up
+//   to fair_after_ns, then queues as above, in the order of when its wait
+//   began and so due its hand-off. Every release read-modify-write that
+//   clears locked_bit clears sleeper_bit with it and, if it was set, wakes
+//   one thread sleeping on the word; so sleeper_bit is never set while the
+//   lock is free, and the binding fast path's CAS from held_word fails while
+//   a sleeper waits. A woken sleeper retries as a newcomer, and takes the
+//   lock with sleeper_bit set (others may sleep still); one that leaves
+//   without the lock (its deadline, or the 1 ms) wakes one sleeper, in case
+//   the wake it consumed was another's.
 // * waking_bit: a release woke a waiter without handing it the lock, and
 //   that waiter has not run yet. Until it does (or its wake is stale, or a
 //   hand-off is due: below), releases wake nobody more:
@@ -119,6 +132,19 @@ constexpr std::uint32_t quiet_limit = 64;
 // 4 and 8 threads on 2 CPUs it took Jain's index from 0.92 to 0.97-0.98 and
 // the 10th-percentile throughput ratio from 0.81-0.92 to 0.99-1.18 (issue 16).
 constexpr std::int64_t stale_wake_ns = 20'000;
+
+// Outside a busy stretch (a thread whose previous failed spin was longer ago
+// than this) a waiter sleeps on the lock word instead of yielding.
+constexpr std::int64_t busy_stretch_ns = 100'000;
+
+// When the calling thread's last first spin failed (monotonic ns): per
+// thread, across locks. Trivially constructed, so it needs no C++ runtime;
+// initial-exec on ELF keeps it in static TLS (8 bytes of glibc's surplus,
+// even when the library is dlopen()ed), as named_lock.cpp's identity cache.
+#if defined(__ELF__)
+__attribute__((tls_model("initial-exec")))
+#endif
+thread_local std::int64_t last_failed_spin_ns = 0;
 
 // Values of Waiter::signal.
 enum Signal : std::uint32_t {
@@ -278,11 +304,40 @@ bool Lock::try_acquire_slow() noexcept {
   return try_acquire_contended(state_.load(std::memory_order_relaxed));
 }
 
-// Polls spin_limit times, gives its CPU away once (yield_cpu) if `may_yield`
-// and `deadline` has not passed (a yield may last a time slice), and polls
-// spin_limit times more, whether or not threads are parked.
+// Polls spin_limit times (none with one CPU online), whether or not threads
+// are parked.
 //
-// The yield: with more runnable threads than CPUs, the holder may be one
+// Spins whether or not threads are parked. WebKit's and CPython's locks stop
+// spinning once a thread sleeps; with waking_bit the sleepers are woken one
+// at a time anyway, and a thread that parks where a spin would have found
+// the lock free leaves a CPU idle while the lock is free.
+bool Lock::spin_for_unlock() noexcept {
+  if (!spinning_pays()) return false;
+  for (int i = 0; i < spin_limit; ++i) {
+    const std::uint32_t seen = state_.load(std::memory_order_relaxed);
+    if (!(seen & locked_bit) && try_acquire_contended(seen)) return true;
+    cpu_relax();
+  }
+  return false;
+}
+
+// Whether the calling thread is in a busy stretch: its previous failed spin
+// (on any lock) was less than busy_stretch_ns ago. Called once per acquire,
+// after its first spin failed; remembers this one.
+void assume_busy_stretch() noexcept { last_failed_spin_ns = INT64_MAX; }
+
+namespace {
+bool in_busy_stretch(std::int64_t now) noexcept {
+  const std::int64_t previous = last_failed_spin_ns;
+  last_failed_spin_ns = now;
+  return now - previous < busy_stretch_ns;
+}
+}  // namespace
+
+// The first wait of an acquire, after its first spin failed, is one of two.
+//
+// In a busy stretch the thread gives its CPU away once (yield_cpu) and polls
+// spin_limit times more before it parks. with more runnable threads than CPUs, the holder may be one
 // that the scheduler took off its CPU, and the yield lets it (or whoever is
 // next) run; when nothing else wants the CPU it returns at once, a poll a
 // system call long. A thread that parks instead leaves its CPU idle while the
@@ -300,24 +355,46 @@ bool Lock::try_acquire_slow() noexcept {
 // (with 1000 ns inside the lock at 4 threads the yield after a wake cost
 // 0.8-0.9x against 1.0 without it).
 //
-// Spins whether or not threads are parked. WebKit's and CPython's locks stop
-// spinning once a thread sleeps; with waking_bit the sleepers are woken one
-// at a time anyway, and a thread that parks where a spin would have found
-// the lock free leaves a CPU idle while the lock is free.
-bool Lock::spin_for_unlock(bool may_yield, std::int64_t deadline) noexcept {
-  if (!spinning_pays()) return false;
-  for (int round = 0; round < 2; ++round) {
-    if (round > 0) {
-      if (!may_yield || (deadline != no_deadline && monotonic_now_ns() >= deadline)) return false;
-      yield_cpu();
+// Outside a busy stretch (light contention: the thread's spins rarely fail)
+// a thread that does not ask a stop function sleeps on the lock word itself
+// (sleep_on_word), as glibc's waiters do, and the release that frees the
+// lock wakes it from the releasing thread's CPU. With 200 ns of work outside
+// the lock at 4 and 8 threads on 2 CPUs, yielding there left the CPUs less
+// evenly split among the threads than glibc's sleeping does (the kernel
+// rebalances threads at cross-CPU wakes), and Jain's index of the
+// acquisitions fell below std::mutex's by 0.01-0.02 (issue 16;
+// docs/design.md §11). Interruptible waits keep the yield: interrupt()
+// reaches queued waiters only.
+
+// Sleeps on the state word, with sleeper_bit set, until the lock is free,
+// `give_up` (then the caller queues in the parking lot) or `deadline`. Each
+// release that clears locked_bit with sleeper_bit set wakes one such
+// sleeper, which retries as a newcomer; one that takes the lock sets
+// sleeper_bit again (others may sleep still), as glibc's mutex takes the
+// lock as 2 after a wait. One that leaves without the lock passes on a wake
+// it may have taken from another sleeper.
+Lock::Slept Lock::sleep_on_word(std::int64_t give_up, std::int64_t deadline) noexcept {
+  const std::int64_t wake_by = give_up < deadline ? give_up : deadline;
+  std::uint32_t seen = state_.load(std::memory_order_relaxed);
+  for (;;) {
+    if (!(seen & locked_bit)) {
+      if (state_.compare_exchange_weak(seen, seen | locked_bit | sleeper_bit,
+                                       std::memory_order_acquire, std::memory_order_relaxed))
+        return Slept::acquired;
+      continue;
     }
-    for (int i = 0; i < spin_limit; ++i) {
-      const std::uint32_t seen = state_.load(std::memory_order_relaxed);
-      if (!(seen & locked_bit) && try_acquire_contended(seen)) return true;
-      cpu_relax();
+    if (!(seen & sleeper_bit)) {
+      if (!state_.compare_exchange_weak(seen, seen | sleeper_bit, std::memory_order_relaxed))
+        continue;
+      seen |= sleeper_bit;
     }
+    // Woken, spuriously, by a signal (the wait is not interruptible) or
+    // timed out: look again; past wake_by, leave.
+    if (wait_on(state_, seen, wake_by) == WakeReason::timed_out) break;
+    seen = state_.load(std::memory_order_relaxed);
   }
-  return false;
+  wake_one(state_);
+  return deadline <= give_up ? Slept::timed_out : Slept::gave_up;
 }
 
 // Under the bucket lock, before a waiter queues: takes the lock if it is free
@@ -416,10 +493,30 @@ Acquired Lock::acquire_slow(std::int64_t timeout_ns, StopFn stop, void* context)
   // disturbance, and again whenever interrupt() ran since it was last asked.
   bool ask_stop = stop != nullptr;
   std::uint32_t interrupts_seen = 0;
-  bool may_yield = true;  // the spin's yield: once per acquire (spin_for_unlock)
+  bool first_wait = true;  // the yield or the sleep on the word: once per acquire
   for (;;) {
-    if (try_acquire_slow() || spin_for_unlock(may_yield, deadline)) return Acquired::yes;
-    may_yield = false;
+    if (try_acquire_slow() || spin_for_unlock()) return Acquired::yes;
+    if (first_wait) {
+      first_wait = false;
+      const std::int64_t now = monotonic_now_ns();
+      if (!stop && !in_busy_stretch(now)) {
+        // Asleep on the word for up to fair_after_ns, then queued in the
+        // order of when this wait began, due its hand-off at once.
+        waiter.parked_since = now;
+        switch (sleep_on_word(now + fair_after_ns, deadline)) {
+          case Slept::acquired:
+            return Acquired::yes;
+          case Slept::timed_out:
+            return Acquired::timed_out;
+          case Slept::gave_up:
+            continue;
+        }
+      }
+      if (now < deadline && spinning_pays()) {
+        yield_cpu();  // may last a time slice: not past the deadline
+        if (spin_for_unlock()) return Acquired::yes;
+      }
+    }
     if (ask_stop) {
       // Out of the queue and holding nothing: stop may even take this lock.
       ask_stop = false;
@@ -488,14 +585,26 @@ void Lock::note_first_waiter(const Waiter* first) noexcept {
   first_parked_since_.store(first ? first->parked_since : 0, std::memory_order_relaxed);
 }
 
+// A release's read-modify-write that gives the lock up (`next` lacks
+// locked_bit): it clears sleeper_bit too and, if that was set, wakes one
+// thread sleeping on the word -- after the CAS, as glibc's unlock wakes. The
+// wake never reads the word; should the new owner free the lock at once,
+// it is at worst a spurious wake of whoever sleeps at that address next,
+// and every sleeper looks again when it wakes.
+bool Lock::release_clearing(std::uint32_t& seen, std::uint32_t next) noexcept {
+  if (!state_.compare_exchange_weak(seen, next & ~sleeper_bit, std::memory_order_release,
+                                    std::memory_order_relaxed))
+    return false;
+  if (seen & sleeper_bit) wake_one(state_);
+  return true;
+}
+
 bool Lock::release_slow() noexcept {
   std::uint32_t seen = state_.load(std::memory_order_relaxed);
   for (;;) {
     if (!(seen & locked_bit)) return false;
     if (must_wake(seen)) break;
-    if (state_.compare_exchange_weak(seen, seen & ~locked_bit, std::memory_order_release,
-                                     std::memory_order_relaxed))
-      return true;
+    if (release_clearing(seen, seen & ~locked_bit)) return true;
   }
 
   Bucket& bucket = bucket_of(this);
@@ -508,20 +617,21 @@ bool Lock::release_slow() noexcept {
     }
     if (seen & has_parked_bit) break;
     // The last waiter left (timed out, disturbed) before we got here.
-    if (state_.compare_exchange_weak(seen, seen & ~locked_bit, std::memory_order_release,
-                                     std::memory_order_relaxed)) {
+    if (release_clearing(seen, seen & ~locked_bit)) {
       unlock_bucket(bucket);
       return true;
     }
   }
 
-  // The word is locked_bit | has_parked_bit, perhaps with waking_bit, and
-  // nothing but the woken waiter clearing waking_bit can change it until we
-  // do: every other writer needs locked_bit clear, the word exactly
-  // held_word, or this bucket lock.
+  // The word is locked_bit | has_parked_bit, perhaps with waking_bit and
+  // sleeper_bit, and nothing but the woken waiter clearing waking_bit and a
+  // sleeper setting sleeper_bit can change it until we do: every other
+  // writer needs locked_bit clear, the word exactly held_word, or this
+  // bucket lock.
   Waiter* const waiter = first_of(this, bucket.head);
   if (!waiter) {  // only after fork(): the waiters were the lost threads'
-    state_.store(0, std::memory_order_release);
+    while (!release_clearing(seen, 0)) {
+    }
     unlock_bucket(bucket);
     return true;
   }
@@ -533,8 +643,7 @@ bool Lock::release_slow() noexcept {
   // try: if that waiter clears it meanwhile (it may then leave, timed out),
   // this release wakes.
   while (!hand_off && !stale && (seen & waking_bit)) {
-    if (state_.compare_exchange_weak(seen, seen & ~locked_bit, std::memory_order_release,
-                                     std::memory_order_relaxed)) {
+    if (release_clearing(seen, seen & ~locked_bit)) {
       unlock_bucket(bucket);
       return true;
     }
@@ -543,15 +652,21 @@ bool Lock::release_slow() noexcept {
   Waiter* const next_first = first_of(this, waiter->next);
   note_first_waiter(next_first);
   const bool more = next_first != nullptr;
-  // A hand-off leaves waking_bit to the waiter woken before; a wake sets it
-  // (perhaps again: a stale wake's waiter clears it when it runs, and at
-  // worst one release more wakes somebody).
+  // A hand-off leaves waking_bit to the waiter woken before, and
+  // sleeper_bit to the new owner's release; a wake sets waking_bit (perhaps
+  // again: a stale wake's waiter clears it when it runs, and at worst one
+  // release more wakes somebody) and, freeing the lock, wakes a sleeper too.
   if (!hand_off) woke_at_.store(now, std::memory_order_relaxed);
-  std::uint32_t next;
-  do {
-    next = (hand_off ? locked_bit | (seen & waking_bit) : waking_bit) | (more ? has_parked_bit : 0);
-  } while (!state_.compare_exchange_weak(seen, next, std::memory_order_release,
-                                         std::memory_order_relaxed));
+  const std::uint32_t parked = more ? has_parked_bit : 0;
+  if (hand_off) {
+    while (!state_.compare_exchange_weak(
+        seen, locked_bit | (seen & (waking_bit | sleeper_bit)) | parked,
+        std::memory_order_release, std::memory_order_relaxed)) {
+    }
+  } else {
+    while (!release_clearing(seen, waking_bit | parked)) {
+    }
+  }
   // From here on the lock may be freed by its new owner: only the bucket
   // (static) and the waiter (which cannot leave before its signal is
   // written, under this bucket lock) are still ours to touch.

@@ -1,16 +1,18 @@
 // polylock core — the lock: a binary semaphore with Python's Lock semantics.
 //
-// One 32-bit word holds the lock's state: locked_bit, has_parked_bit and
-// waking_bit. The uncontended paths are a single compare-and-swap each and
-// inline into their callers; everything else (spin, park, wake, hand-off)
-// lives out of line in lock.cpp.
+// One 32-bit word holds the lock's state: locked_bit, has_parked_bit,
+// waking_bit and sleeper_bit. The uncontended paths are a single
+// compare-and-swap each and inline into their callers; everything else (spin,
+// sleep, park, wake, hand-off) lives out of line in lock.cpp.
 //
 // Waiters queue off the lock word, in a parking lot (lock.cpp): a fixed table
 // of buckets keyed by the lock's address, each with a lock of its own and a
 // list of waiters in the order they first parked. Each waiter sleeps on a
 // word of its own (Waiter::signal), so a release wakes exactly the waiter it
 // chose, and the lock word sees one read-modify-write to take the lock and
-// one to give it back even under contention. See lock.cpp for the protocol.
+// one to give it back even under contention. Under light contention a
+// waiter first sleeps on the lock word itself for up to 1 ms (sleeper_bit),
+// as glibc's waiters do. See lock.cpp for the protocol.
 #pragma once
 
 #include <atomic>
@@ -26,6 +28,11 @@ using StopFn = int (*)(void* context);
 
 struct Waiter;
 enum class WaitEnd;
+
+// Marks the calling thread as in a busy stretch, so that its next contended
+// acquire yields and then queues in the parking lot, rather than sleeping on
+// the lock word first (lock.cpp): for tests of the queue.
+void assume_busy_stretch() noexcept;
 
 class Lock {
  public:
@@ -68,12 +75,17 @@ class Lock {
     return state_.load(std::memory_order_relaxed) & has_parked_bit;
   }
 
+  // Whether a thread sleeps on the lock word (a snapshot, for tests).
+  bool has_sleepers() const noexcept {
+    return state_.load(std::memory_order_relaxed) & sleeper_bit;
+  }
+
   // The state word's values when nobody waits, and the word itself: a
   // binding's fast path (lock.h, lock_fast_word) may CAS it from free_word to
   // held_word and back, exactly as acquire() and release() do inline here.
-  // With has_parked_bit or waking_bit set the word is never held_word, so such
-  // a CAS from held_word fails and the binding calls the library, which wakes
-  // a waiter if one must be woken.
+  // With has_parked_bit, waking_bit or sleeper_bit set the word is never
+  // held_word, so such a CAS from held_word fails and the binding calls the
+  // library, which wakes a waiter if one must be woken.
   static constexpr std::uint32_t free_word = 0;
   static constexpr std::uint32_t held_word = 1;  // locked_bit alone
   std::atomic<std::uint32_t>* state_word() noexcept {
@@ -99,13 +111,21 @@ class Lock {
   // run: releases meanwhile wake nobody more, unless that wake is stale or
   // a hand-off is due (lock.cpp).
   static constexpr std::uint32_t waking_bit = 4;
+  // A thread sleeps on the state word itself (the sleeper tier, lock.cpp),
+  // not in the parking lot. Set only while locked_bit is: a release that
+  // clears locked_bit clears it in the same read-modify-write and then wakes
+  // one thread sleeping on the word.
+  static constexpr std::uint32_t sleeper_bit = 8;
 
   bool try_acquire_contended(std::uint32_t seen) noexcept;
   bool try_acquire_slow() noexcept;
   Acquired acquire_slow(std::int64_t timeout_ns, StopFn stop, void* context) noexcept;
   bool release_slow() noexcept;
   bool must_wake(std::uint32_t seen) noexcept;
-  bool spin_for_unlock(bool may_yield, std::int64_t deadline) noexcept;
+  bool spin_for_unlock() noexcept;
+  enum class Slept { acquired, timed_out, gave_up };
+  Slept sleep_on_word(std::int64_t give_up, std::int64_t deadline) noexcept;
+  bool release_clearing(std::uint32_t& seen, std::uint32_t next) noexcept;
   bool mark_parked(bool queue_empty) noexcept;
   bool take_after_wake() noexcept;
   bool leave_queue(Waiter& waiter, std::uint32_t& signal) noexcept;

@@ -27,6 +27,18 @@ void wait_until_parked(const Lock& lock) {
   while (!lock.has_parked_waiters()) std::this_thread::yield();
 }
 
+// Waits up to 20 s for `done()`: far beyond any healthy run, so that a
+// regression fails the test instead of hanging the suite.
+template <typename Done>
+bool eventually(Done done) {
+  const auto give_up = steady_clock::now() + std::chrono::seconds(20);
+  while (!done()) {
+    if (steady_clock::now() > give_up) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
 TEST(Lock, StartsUnlocked) {
   Lock lock;
   EXPECT_FALSE(lock.locked());
@@ -252,6 +264,7 @@ TEST(Lock, AStaleWakeDoesNotHoldUpTheNextWaiter) {
     ASSERT_TRUE(lock.try_acquire());
     std::atomic<bool> got{false};
     std::thread waiter([&] {
+      assume_busy_stretch();  // straight to the queue: no sleep on the word first
       EXPECT_EQ(lock.acquire(-1), Acquired::yes);
       got.store(true);
       EXPECT_TRUE(lock.release());
@@ -316,6 +329,7 @@ TEST(Lock, AWaiterYieldsToAHolderOnItsOwnCpuBeforeParking) {
     });
     std::thread waiter([&] {
       while (!held.load()) yield_cpu();
+      assume_busy_stretch();  // the yield, not the sleep on the word
       waiting.store(true);
       EXPECT_EQ(lock.acquire(30'000 * ms_ns), Acquired::yes);
       EXPECT_TRUE(lock.release());
@@ -328,6 +342,128 @@ TEST(Lock, AWaiterYieldsToAHolderOnItsOwnCpuBeforeParking) {
   EXPECT_GE(awake_rounds, 1) << "the waiter parked before its holder could run in all 20 rounds";
 }
 #endif
+
+TEST(Lock, AWaiterOutsideABusyStretchSleepsOnTheWordUntilARelease) {
+  // Under light contention (the thread's spins have not been failing) a
+  // waiter sleeps on the lock word itself with sleeper_bit set, as glibc's
+  // waiters do, and the release that frees the lock wakes it (lock.cpp, the
+  // sleeper tier). A new thread has no busy stretch behind it. While it
+  // sleeps the word is not held_word, so a binding's release CAS fails and
+  // the binding calls the library, which wakes it (lock.h, lock_fast_word).
+  for (int round = 0; round < 20; ++round) {
+    Lock lock;
+    ASSERT_TRUE(lock.try_acquire());
+    std::atomic<bool> got{false};
+    std::thread waiter([&] {
+      EXPECT_EQ(lock.acquire(60'000 * ms_ns), Acquired::yes);
+      got.store(true);
+    });
+    ASSERT_TRUE(eventually([&] { return lock.has_sleepers(); }))
+        << "the waiter never slept on the word";
+    std::uint32_t expected = Lock::held_word;
+    EXPECT_FALSE(lock.state_word()->compare_exchange_strong(expected, Lock::free_word));
+    EXPECT_TRUE(lock.release());
+    waiter.join();
+    EXPECT_TRUE(got.load());
+    EXPECT_TRUE(lock.locked());  // held by the waiter, which never released
+    EXPECT_TRUE(lock.release());
+    EXPECT_EQ(lock.state_word()->load(), Lock::free_word) << "round " << round;
+  }
+}
+
+TEST(Lock, ASleeperQueuesAfter1msDueItsHandOff) {
+  // A sleeper on the word that the releases have not woken for 1 ms queues
+  // in the parking lot, in the order of when its wait began, so the next
+  // release owes it the lock at once (design.md §1: about 1 ms, not 1 ms
+  // asleep and 1 ms more parked). The releaser tries to take the lock back
+  // at once and must fail. Were its age counted from the park, the release
+  // would only wake it and the releaser would barge (unless descheduled for
+  // a millisecond right there).
+  for (int round = 0; round < 20; ++round) {
+    Lock lock;
+    ASSERT_TRUE(lock.try_acquire());
+    std::atomic<bool> got{false};
+    std::thread waiter([&] {
+      EXPECT_EQ(lock.acquire(-1), Acquired::yes);
+      got.store(true);
+    });
+    ASSERT_TRUE(eventually([&] { return lock.has_sleepers(); }));
+    wait_until_parked(lock);
+    ASSERT_TRUE(lock.release());
+    if (lock.try_acquire()) {
+      ADD_FAILURE() << "the releaser barged past a waiter asleep for 1 ms, round " << round;
+      lock.release();  // let the waiter finish, so that the failure is reported
+    }
+    waiter.join();
+    EXPECT_TRUE(got.load());
+    EXPECT_TRUE(lock.locked());
+    EXPECT_TRUE(lock.release());
+  }
+}
+
+TEST(Lock, ASleeperTimesOutAtItsDeadline) {
+  // A timed acquire shorter than the sleeper tier's 1 ms ends asleep on the
+  // word: it times out, leaves nothing queued, and the lock releases as
+  // usual (sleeper_bit, left set, goes with that release).
+  Lock lock;
+  ASSERT_TRUE(lock.try_acquire());
+  Acquired got = Acquired::yes;
+  std::thread waiter([&] {
+    const auto start = steady_clock::now();
+    got = lock.acquire(300'000);  // 300 us
+    EXPECT_GE(steady_clock::now() - start, std::chrono::microseconds(300));
+  });
+  waiter.join();
+  EXPECT_EQ(got, Acquired::timed_out);
+  EXPECT_TRUE(lock.has_sleepers());
+  EXPECT_FALSE(lock.has_parked_waiters());
+  EXPECT_TRUE(lock.release());
+  EXPECT_EQ(lock.state_word()->load(), Lock::free_word);
+  EXPECT_EQ(lock.acquire(0), Acquired::yes);
+  EXPECT_TRUE(lock.release());
+}
+
+TEST(Lock, SleepersAndParkedWaitersTogetherLoseNothing) {
+  // Threads outside a busy stretch (they pause 200 us between acquires, so
+  // they sleep on the word) and threads in one (so they queue), some timed,
+  // on one lock: an exact count, one holder at a time, and every acquire
+  // comes back (a lost wake leaves a thread asleep until its 1 ms give-up or
+  // deadline: the forever acquires would still end, so the count of wakes
+  // that had to be passed on is not what fails here; the invariants are).
+  constexpr int threads = 8;
+  constexpr int iterations = 300;
+  Lock lock;
+  std::int64_t count = 0;  // guarded by lock
+  std::atomic<int> holders{0};
+  std::atomic<int> timeouts{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      for (int i = 0; i < iterations; ++i) {
+        if (t % 2 == 0) {
+          std::this_thread::sleep_for(std::chrono::microseconds(200));
+        } else {
+          assume_busy_stretch();
+        }
+        const Acquired got = lock.acquire(t % 4 == 3 ? 200'000 : -1);
+        if (got == Acquired::timed_out) {
+          timeouts.fetch_add(1);
+          continue;
+        }
+        ASSERT_EQ(got, Acquired::yes);
+        EXPECT_EQ(holders.fetch_add(1), 0);
+        ++count;
+        for (volatile int spin = 0; spin < 50; spin = spin + 1) {
+        }
+        holders.fetch_sub(1);
+        ASSERT_TRUE(lock.release());
+      }
+    });
+  for (auto& thread : pool) thread.join();
+  EXPECT_EQ(count + timeouts.load(), std::int64_t{threads} * iterations);
+  EXPECT_FALSE(lock.locked());
+  EXPECT_EQ(lock.state_word()->load(), Lock::free_word);
+}
 
 TEST(Lock, ReinitLeavesAnUnlockedUsableLock) {
   Lock lock;
@@ -342,18 +478,6 @@ TEST(Lock, ReinitLeavesAnUnlockedUsableLock) {
 // ---- Interruptible waits ---------------------------------------------------
 
 int always_stop(void*) { return 1; }
-
-// Waits up to 20 s for `done()`: far beyond any healthy run, so that a
-// regression fails the test instead of hanging the suite.
-template <typename Done>
-bool eventually(Done done) {
-  const auto give_up = steady_clock::now() + std::chrono::seconds(20);
-  while (!done()) {
-    if (steady_clock::now() > give_up) return false;
-    std::this_thread::yield();
-  }
-  return true;
-}
 
 // A stop function's view: how often it was asked, and what it answers.
 struct StopProbe {
