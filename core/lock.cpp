@@ -66,9 +66,11 @@
 //   lock keeps being released. A release that finds a waiter on its way, its
 //   wake not stale and no hand-off due wakes nobody.
 // * The release writes the waiter's final signal under the bucket lock and
-//   wakes it after dropping the bucket lock. It never touches the lock after
-//   its store (the new owner may free it at once), and the wake never reads
-//   the waiter's word (the waiter may have seen its signal and returned).
+//   wakes it after dropping the bucket lock. It never reads or writes the
+//   lock after its store (the new owner may free it at once), and the wake
+//   never reads the waiter's word (the waiter may have seen its signal and
+//   returned); the wake of a sleeper on the lock word (release_clearing) is
+//   by address too, reading nothing.
 // * A waiter that leaves on its own (a timeout, or a disturbance of an
 //   interruptible wait) takes the bucket lock: if a release has unlinked it
 //   first, it takes what that release gave; otherwise it unlinks itself and,

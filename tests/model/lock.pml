@@ -35,6 +35,12 @@
  *   already is.
  * - lock_bucket's bounded spin is one optional CAS from 0 to 1: the polls
  *   that fail change nothing.
+ * - The sleeper tier (sleep_on_word): whether the first wait of a plain
+ *   (not interruptible) acquire falls outside a busy stretch is a free
+ *   choice (it depends on the thread's clock). Its 1 ms give-up is taken
+ *   only awake (after a wake, or a wait that found the word changed); a
+ *   timed acquire's deadline may end it asleep or awake. With -DNO_SLEEPERS
+ *   the tier is left out (the 2 x 2 interrupt searches, for their size).
  * - The clock is nondeterminism: a timed wait may time out at any moment,
  *   and release_slow's "waited fair_after_ns" and "the wake on its way is
  *   stale (stale_wake_ns)" are free choices, as is must_wake's look at the
@@ -59,6 +65,10 @@
  *   a waiter queued (asserted whenever the bucket lock is taken), and the
  *   word release_slow replaces under the bucket lock is still
  *   locked_bit | has_parked_bit, with or without waking_bit (asserted there);
+ * - sleeper_bit is set only while locked_bit is (SLEEPER_NEEDS_LOCK,
+ *   asserted under the bucket lock and at each release under it), and no
+ *   thread is left asleep on the state word (an invalid end state; the
+ *   final assertion; the LTL claim below);
  * - waking_bit is set only while a waiter chosen to be woken has not yet run
  *   take_after_wake (the ghost `pending`; asserted under the bucket lock and
  *   wherever a release sets it), and is clear at the end;
@@ -70,8 +80,9 @@
  * - stop is asked out of the queue, holding nothing: asserted where it is
  *   asked (not queued, no release signalling it, not the owner), and no
  *   release hands the lock to a waiter suspended in its stop function;
- * - no waiter parked while the lock is free for good: the LTL claim
- *   `no_lost_wakeup` (checked with -a -f, weak fairness).
+ * - no waiter parked, nor asleep on the state word, while the lock is free
+ *   for good: the LTL claim `no_lost_wakeup` (checked with -a -f, weak
+ *   fairness).
  */
 
 #ifndef THREADS
@@ -94,6 +105,7 @@
 #define L  1   /* locked_bit */
 #define P  2   /* has_parked_bit */
 #define K  4   /* waking_bit */
+#define S  8   /* sleeper_bit */
 
 /* lock.cpp: enum Signal, the values of Waiter::signal */
 #define PARKED      0
@@ -137,6 +149,7 @@ bool interruptible[WAITERS];   /* Waiter::interruptible */
 byte stamp[WAITERS];           /* Waiter::parked_since, as a rank (0: not parked yet) */
 bool signal_sleeping[WAITERS]; /* asleep in futex_wait on its signal */
 bool guard_sleeping[THREADS];  /* asleep in futex_wait on Bucket::word (lock_bucket) */
+bool word_sleeping[WAITERS];   /* asleep in futex_wait on the state word (sleep_on_word) */
 bool must_ask[WAITERS];        /* ghost: interrupted, stop not asked since */
 bool in_slow[WAITERS];         /* ghost: inside acquire_slow's loop */
 bool asking[WAITERS];          /* ghost: suspended in its stop function */
@@ -155,6 +168,23 @@ byte done = 0;                 /* threads that finished every round */
  * it only with a wake, and whoever clears it early costs a wake, never loses
  * one. */
 #define WAKING_HAS_WAITER ((state & K) == 0 || pending > 0)
+
+/* sleeper_bit is set only while locked_bit is: every release CAS that
+ * clears locked_bit clears sleeper_bit with it (release_clearing). */
+#define SLEEPER_NEEDS_LOCK ((state & S) == 0 || (state & L) != 0)
+
+/* Somebody sleeps on the state word (for the LTL claim). */
+#if WAITERS > 4
+#define WORD_SLEEPER (word_sleeping[0] || word_sleeping[1] || word_sleeping[2] || \
+                      word_sleeping[3] || word_sleeping[4] || word_sleeping[5])
+#elif WAITERS > 3
+#define WORD_SLEEPER (word_sleeping[0] || word_sleeping[1] || word_sleeping[2] || \
+                      word_sleeping[3])
+#elif WAITERS > 2
+#define WORD_SLEEPER (word_sleeping[0] || word_sleeping[1] || word_sleeping[2])
+#else
+#define WORD_SLEEPER (word_sleeping[0] || word_sleeping[1])
+#endif
 
 /* take_after_wake(): the woken waiter, first thing: take the lock if it is
  * free, and clear waking_bit, in one CAS (a failed CAS only reloads). */
@@ -204,6 +234,28 @@ inline wake_one(who) {
   signal_sleeping[who] = false
 }
 
+/* wake_one(state_): wakes one thread sleeping on the state word, if any
+ * (which one is the kernel's choice). */
+inline wake_word() {
+  atomic {
+    if
+    :: word_sleeping[0] -> word_sleeping[0] = false
+    :: word_sleeping[1] -> word_sleeping[1] = false
+#if WAITERS > 2
+    :: word_sleeping[2] -> word_sleeping[2] = false
+#endif
+#if WAITERS > 3
+    :: word_sleeping[3] -> word_sleeping[3] = false
+#endif
+#if WAITERS > 4
+    :: word_sleeping[4] -> word_sleeping[4] = false
+    :: word_sleeping[5] -> word_sleeping[5] = false
+#endif
+    :: else -> skip
+    fi
+  }
+}
+
 /* ---- the bucket lock: lock_bucket / unlock_bucket (Drepper's mutex3) ------ */
 
 /* has_parked_bit is set, under the bucket lock, exactly while the lock has a
@@ -236,6 +288,7 @@ inline lock_queue() {
     guard_owner = me;
     assert(PARKED_MATCHES_QUEUE);
     assert(WAKING_HAS_WAITER);
+    assert(SLEEPER_NEEDS_LOCK);
     c = 0
   }
 }
@@ -326,9 +379,10 @@ inline release() {
      :: (seen & L) != 0 && (seen & P) != 0 && (seen & K) == 0 -> slow = true; break
      :: (seen & L) != 0 && (seen & P) != 0 && (seen & K) != 0 -> slow = true; break
      :: (seen & L) != 0 && ((seen & P) == 0 || (seen & K) != 0) ->
-        d_step {  /* CAS(seen, seen & ~locked_bit) */
+        d_step {  /* release_clearing: CAS(seen, seen & ~(locked_bit | sleeper_bit)) */
           if
-          :: state == seen -> state = seen & ~L; ok = true; owner = NOBODY
+          :: state == seen ->
+             state = seen & ~(L | S); ok = true; owner = NOBODY; sw = (seen & S) != 0
           :: else -> seen = state
           fi
         };
@@ -337,6 +391,10 @@ inline release() {
         :: else -> skip
         fi
      od;
+     if  /* release_clearing: then wake_one(state_) if sleeper_bit was set */
+     :: sw -> wake_word(); sw = false
+     :: else -> skip
+     fi;
      seen = 0;
      if
      :: slow ->
@@ -348,13 +406,15 @@ inline release() {
           :: (state & L) == 0 -> double_release = true  /* "a racing double release" */
           :: (state & L) != 0 && (state & P) != 0 -> skip
           :: (state & L) != 0 && (state & P) == 0 ->
-             /* the last waiter left first: CAS(seen, seen & ~locked_bit) */
-             state = state & ~L; ok = true; owner = NOBODY
+             /* the last waiter left first: release_clearing */
+             sw = (state & S) != 0; state = state & ~(L | S); ok = true; owner = NOBODY
           fi
         };
         if
         :: double_release -> unlock_queue(); ok = false; double_release = false
-        :: ok -> unlock_queue()
+        :: ok ->
+           if :: sw -> wake_word(); sw = false :: else -> skip fi;
+           unlock_queue()
         :: else ->
            /* hand_off = now - parked_since >= fair_after_ns, and stale =
             * now - woke_at_ >= stale_wake_ns: either (a stale wake matters
@@ -366,15 +426,18 @@ inline release() {
            fi;
            /* "while (!hand_off && !stale && (seen & waking_bit))": a waiter
             * is on its way, no second wake: CAS(seen, seen & ~locked_bit) */
-           d_step {
+           d_step {  /* release_clearing */
              if
              :: !hand_off && !stale && (state & K) != 0 ->
-                assert((state & L) != 0); state = state & ~L; ok = true; owner = NOBODY
+                assert((state & L) != 0);
+                sw = (state & S) != 0; state = state & ~(L | S); ok = true; owner = NOBODY
              :: else -> skip
              fi
            };
            if
-           :: ok -> unlock_queue()
+           :: ok ->
+              if :: sw -> wake_word(); sw = false :: else -> skip fi;
+              unlock_queue()
            :: else ->
            /* Under the bucket lock the list and the chosen waiter's links
             * are ours alone: each atomic block below holds at most one access
@@ -396,11 +459,14 @@ inline release() {
              i = 0
            };
            d_step {
-             /* CAS(seen, (hand_off ? L | (seen & K) : K) | (more ? P : 0)),
-              * retried: only the woken waiter clearing waking_bit can have
-              * changed the word since the load above */
-             assert((state & ~K) == (L | P));
-             state = (hand_off -> L | (state & K) : K) | (queued > 0 -> P : 0);
+             /* hand-off: CAS(seen, L | (seen & (K | S)) | (more ? P : 0));
+              * wake: release_clearing(seen, K | (more ? P : 0)); retried:
+              * only the woken waiter clearing waking_bit and a sleeper
+              * setting sleeper_bit can have changed the word since the
+              * load above */
+             assert((state & ~(K | S)) == (L | P));
+             sw = !hand_off && (state & S) != 0;
+             state = (hand_off -> L | (state & (K | S)) : K) | (queued > 0 -> P : 0);
              if
              :: hand_off ->
                 /* never to a wait suspended in its stop function */
@@ -409,8 +475,10 @@ inline release() {
              :: else -> owner = NOBODY; pending++
              fi;
              assert(OWNER_MATCHES_BIT);
-             assert(WAKING_HAS_WAITER)
+             assert(WAKING_HAS_WAITER);
+             assert(SLEEPER_NEEDS_LOCK)
            };
+           if :: sw -> wake_word(); sw = false :: else -> skip fi;
            /* waiter->signal.store(hand_off ? handed_off : woken), still under
             * the bucket lock; the wake comes after unlock_bucket. */
            signal[w] = (hand_off -> HANDED_OFF : WOKEN);
@@ -521,6 +589,82 @@ inline wait_in_queue() {
   sig = 0
 }
 
+/* parked_since = monotonic_now_ns(), if not yet set: a rank after every
+ * live waiter's (or, with -DCLOCK_TIES, tied with the latest). */
+inline take_stamp() {
+  if
+  :: stamp[W] == 0 ->
+     j = 0;
+     do
+     :: j < WAITERS -> if :: stamp[j] > s -> s = stamp[j] :: else -> skip fi; j++
+     :: else -> break
+     od;
+     j = 0;
+     if
+     :: stamp[W] = s + 1
+#ifdef CLOCK_TIES
+     :: s > 0 -> stamp[W] = s
+#endif
+     fi;
+     s = 0
+  :: else -> skip
+  fi
+}
+
+/* sleep_on_word(give_up, deadline): sets `sl` to 1 (took the lock), 2 (its
+ * deadline passed) or 3 (gave up after 1 ms: queue next). A wait on the word
+ * ends woken, or at once when the word differs; a timed acquire may time
+ * out at any moment, asleep or not. The 1 ms give-up is taken only awake
+ * (after a wake, or a wait that did not sleep): were it a free choice while
+ * asleep too, a sleeper nobody wakes would always get out that way, and
+ * the searches could not tell a lost wake. Leaving asleep is the deadline's
+ * path, the same code. */
+inline sleep_on_word() {
+  seen = state;  /* state_.load(relaxed) */
+  do
+  :: (seen & L) == 0 ->
+     d_step {  /* CAS(seen, seen | locked_bit | sleeper_bit) */
+       if
+       :: state == seen ->
+          state = seen | L | S; got = true; assert(owner == NOBODY); owner = me
+       :: else -> seen = state
+       fi
+     };
+     if
+     :: got -> got = false; sl = 1; break
+     :: else -> skip
+     fi
+  :: (seen & L) != 0 && (seen & S) == 0 ->
+     d_step {  /* CAS(seen, seen | sleeper_bit) */
+       if
+       :: state == seen -> state = seen | S; seen = state
+       :: else -> seen = state
+       fi
+     }
+  :: (seen & L) != 0 && (seen & S) != 0 ->
+     d_step {  /* wait_on(state_, seen, wake_by) */
+       if
+       :: state == seen -> word_sleeping[W] = true
+       :: else -> skip
+       fi
+     };
+     if
+     :: !word_sleeping[W] ->  /* woken, or the word differed */
+        if
+        :: mode == TIMED -> sl = 2; break  /* the deadline, reported as it woke */
+        :: sl = 3; break                    /* 1 ms since the wait began */
+        :: seen = state                     /* look again */
+        fi
+     :: mode == TIMED -> d_step { word_sleeping[W] = false; sl = 2 }; break
+     fi
+  od;
+  seen = 0;
+  if
+  :: sl != 1 -> wake_word()  /* leaving without the lock: pass on a wake it may have taken */
+  :: else -> skip
+  fi
+}
+
 /* One acquire of thread `me` through waiter W. Written once, because it is
  * also the acquire that the stop function of an interruptible acquire makes
  * (-DSTOP_LOCKS): that nested call saves the outer frame, jumps back to
@@ -545,6 +689,9 @@ inline acquire() {
         /* ask_stop = stop != nullptr; interrupts_seen = 0 */
         d_step {
           ask_stop = interruptible[W]; interrupts_seen = 0; in_slow[W] = true;
+#ifndef NO_SLEEPERS
+          fw = true;
+#endif
           /* the ghost: a stop request may predate this call */
           must_ask[W] = interruptible[W]
         };
@@ -568,8 +715,26 @@ inline acquire() {
            :: skip
            fi;
 #endif
+           /* first_wait: outside a busy stretch (the thread's clock: a free
+            * choice) a wait with no stop function sleeps on the word; in one
+            * it yields and polls again (changing nothing here) */
            if
-           :: ask_stop ->
+#ifndef NO_SLEEPERS
+           :: fw && !interruptible[W] ->
+              fw = false;
+              take_stamp();  /* waiter.parked_since = now */
+              sleep_on_word();
+              if
+              :: sl == 1 -> sl = 0; result = YES; break
+              :: sl == 2 -> sl = 0; result = TIMEDOUT; break
+              :: else -> skip  /* gave up (sl == 3) */
+              fi
+#endif
+           :: fw = false
+           fi;
+           if
+           :: sl == 3 -> sl = 0  /* "continue": try, poll, then queue */
+           :: sl == 0 && ask_stop ->
               /* Out of the queue and holding nothing: ask stop.
                * ask_stop = false; interrupts_seen = interrupts_.load(acquire) */
               d_step {
@@ -638,23 +803,7 @@ stop_returns:
                  atomic {  /* nobody else touches a waiter that is not queued */
                    assert(guard_owner == me);
                    /* if (parked_since == 0) parked_since = monotonic_now_ns() */
-                   if
-                   :: stamp[W] == 0 ->
-                      j = 0;
-                      do
-                      :: j < WAITERS -> if :: stamp[j] > s -> s = stamp[j] :: else -> skip fi; j++
-                      :: else -> break
-                      od;
-                      j = 0;
-                      if
-                      :: stamp[W] = s + 1
-#ifdef CLOCK_TIES
-                      :: s > 0 -> stamp[W] = s
-#endif
-                      fi;
-                      s = 0
-                   :: else -> skip
-                   fi;
+                   take_stamp();
                    signal[W] = PARKED;  /* waiter.signal.store(parked) */
                    /* enqueue(waiter): walk back from the tail past the waiters
                     * that first parked later, and insert there */
@@ -690,7 +839,7 @@ stop_returns:
         atomic {  /* (atomic: the breaks above jump here) */
           in_slow[W] = false;
           d_step {
-            ask_stop = false; interrupts_seen = 0;
+            ask_stop = false; interrupts_seen = 0; fw = false;
             signal[W] = PARKED;
             s = stamp[W];
             stamp[W] = 0;
@@ -789,6 +938,9 @@ proctype thread(byte me; bool binding) {
   byte W = me;       /* the waiter of the acquire running now */
   byte interrupts_seen;
   bool got, ok, slow, hand_off, stale, left, double_release, ask_stop;
+  bool sw;           /* a release cleared sleeper_bit: it owes the word a wake */
+  bool fw;           /* acquire_slow's first_wait */
+  byte sl;           /* how sleep_on_word ended: 0 not asleep, 1 acquired, 2 timed out, 3 gave up */
 #ifdef STOP_LOCKS
   byte d, omode, oseen;  /* depth (1: inside the stop function), the outer frame */
 #endif
@@ -868,7 +1020,7 @@ next_round:
     if
     :: done == THREADS ->
        assert(state == 0 && queued == 0 && bucket == 0 && guard_owner == NOBODY &&
-              holders == 0 && owner == NOBODY && pending == 0)
+              holders == 0 && owner == NOBODY && pending == 0 && !WORD_SLEEPER)
     :: else -> skip
     fi
   }
@@ -884,9 +1036,13 @@ init {
   }
 }
 
-/* No lost wake-up, as a liveness property: whenever a waiter is queued and
- * the lock is free, eventually the lock is taken again or the queue empties.
- * (With bounded rounds the runs end; a run that ends with a waiter queued
- * on a free lock stutters there and violates it.) */
+/* No lost wake-up, as a liveness property: whenever a waiter is queued, or
+ * a thread sleeps on the state word, and the lock is free, eventually the
+ * lock is taken again or nobody waits in either place. (With bounded
+ * rounds the runs end; a run that ends with a waiter queued or asleep on a
+ * free lock stutters there and violates it.) */
 #define LOCK_FREE (state % 2 == 0)   /* !(state & locked_bit) */
-ltl no_lost_wakeup { [] ((queued > 0 && LOCK_FREE) -> <> (queued == 0 || !LOCK_FREE)) }
+ltl no_lost_wakeup {
+  [] (((queued > 0 || WORD_SLEEPER) && LOCK_FREE) ->
+      <> ((queued == 0 && !WORD_SLEEPER) || !LOCK_FREE))
+}
