@@ -69,8 +69,8 @@
 //   wakes it after dropping the bucket lock. It never reads or writes the
 //   lock after its store (the new owner may free it at once), and the wake
 //   never reads the waiter's word (the waiter may have seen its signal and
-//   returned); the wake of a sleeper on the lock word (release_clearing) is
-//   by address too, reading nothing.
+//   returned); the wake of a sleeper on the lock word (wake_sleeper) is by
+//   address too, reading nothing.
 // * A waiter that leaves on its own (a timeout, or a disturbance of an
 //   interruptible wait) takes the bucket lock: if a release has unlinked it
 //   first, it takes what that release gave; otherwise it unlinks itself and,
@@ -141,12 +141,19 @@ constexpr std::int64_t busy_stretch_ns = 100'000;
 
 // When the calling thread's last first spin failed (monotonic ns): per
 // thread, across locks. Trivially constructed, so it needs no C++ runtime;
-// initial-exec on ELF keeps it in static TLS (8 bytes of glibc's surplus,
-// even when the library is dlopen()ed), as named_lock.cpp's identity cache.
+// initial-exec keeps it in static TLS (8 bytes of glibc's surplus, even when
+// the library is dlopen()ed), as named_lock.cpp's identity cache. Only on
+// ELF: MinGW's thread_local is emulated (its first use on a thread
+// allocates, and aborts if that fails: design.md §2 allows neither), and
+// Windows' timed waits round up to the timer tick (up to 15.6 ms, not the
+// tier's 1 ms). Elsewhere every wait counts as a busy stretch: the yield
+// and the parking lot, as before the sleeper tier.
 #if defined(__ELF__)
-__attribute__((tls_model("initial-exec")))
+#define POLYLOCK_SLEEPER_TIER 1
+__attribute__((tls_model("initial-exec"))) thread_local std::int64_t last_failed_spin_ns = 0;
+#else
+#define POLYLOCK_SLEEPER_TIER 0
 #endif
-thread_local std::int64_t last_failed_spin_ns = 0;
 
 // Values of Waiter::signal.
 enum Signal : std::uint32_t {
@@ -326,6 +333,7 @@ bool Lock::spin_for_unlock() noexcept {
 // Whether the calling thread is in a busy stretch: its previous failed spin
 // (on any lock) was less than busy_stretch_ns ago. Called once per acquire,
 // after its first spin failed; remembers this one.
+#if POLYLOCK_SLEEPER_TIER
 void assume_busy_stretch() noexcept { last_failed_spin_ns = INT64_MAX; }
 
 namespace {
@@ -335,6 +343,13 @@ bool in_busy_stretch(std::int64_t now) noexcept {
   return now - previous < busy_stretch_ns;
 }
 }  // namespace
+#else
+void assume_busy_stretch() noexcept {}
+
+namespace {
+bool in_busy_stretch(std::int64_t) noexcept { return true; }
+}  // namespace
+#endif
 
 // The first wait of an acquire, after its first spin failed, is one of two.
 //
@@ -501,7 +516,7 @@ Acquired Lock::acquire_slow(std::int64_t timeout_ns, StopFn stop, void* context)
     if (first_wait) {
       first_wait = false;
       const std::int64_t now = monotonic_now_ns();
-      if (!stop && !in_busy_stretch(now)) {
+      if (!stop && now < deadline && !in_busy_stretch(now)) {
         // Asleep on the word for up to fair_after_ns, then queued in the
         // order of when this wait began, due its hand-off at once.
         waiter.parked_since = now;
@@ -588,17 +603,21 @@ void Lock::note_first_waiter(const Waiter* first) noexcept {
 }
 
 // A release's read-modify-write that gives the lock up (`next` lacks
-// locked_bit): it clears sleeper_bit too and, if that was set, wakes one
-// thread sleeping on the word -- after the CAS, as glibc's unlock wakes. The
-// wake never reads the word; should the new owner free the lock at once,
-// it is at worst a spurious wake of whoever sleeps at that address next,
-// and every sleeper looks again when it wakes.
+// locked_bit): it clears sleeper_bit too. On success `seen` is the word it
+// replaced, and the caller passes it to wake_sleeper (after dropping the
+// bucket lock, if it holds it).
 bool Lock::release_clearing(std::uint32_t& seen, std::uint32_t next) noexcept {
-  if (!state_.compare_exchange_weak(seen, next & ~sleeper_bit, std::memory_order_release,
-                                    std::memory_order_relaxed))
-    return false;
-  if (seen & sleeper_bit) wake_one(state_);
-  return true;
+  return state_.compare_exchange_weak(seen, next & ~sleeper_bit, std::memory_order_release,
+                                      std::memory_order_relaxed);
+}
+
+// After release_clearing replaced `replaced`: if that had sleeper_bit, wakes
+// one thread sleeping on the word -- after the CAS, as glibc's unlock wakes.
+// The wake never reads the word; should the new owner free the lock at
+// once, it is at worst a spurious wake of whoever sleeps at that address
+// next, and every sleeper looks again when it wakes.
+void Lock::wake_sleeper(std::uint32_t replaced) noexcept {
+  if (replaced & sleeper_bit) wake_one(state_);
 }
 
 bool Lock::release_slow() noexcept {
@@ -606,7 +625,10 @@ bool Lock::release_slow() noexcept {
   for (;;) {
     if (!(seen & locked_bit)) return false;
     if (must_wake(seen)) break;
-    if (release_clearing(seen, seen & ~locked_bit)) return true;
+    if (release_clearing(seen, seen & ~locked_bit)) {
+      wake_sleeper(seen);
+      return true;
+    }
   }
 
   Bucket& bucket = bucket_of(this);
@@ -621,6 +643,7 @@ bool Lock::release_slow() noexcept {
     // The last waiter left (timed out, disturbed) before we got here.
     if (release_clearing(seen, seen & ~locked_bit)) {
       unlock_bucket(bucket);
+      wake_sleeper(seen);
       return true;
     }
   }
@@ -635,6 +658,7 @@ bool Lock::release_slow() noexcept {
     while (!release_clearing(seen, 0)) {
     }
     unlock_bucket(bucket);
+    wake_sleeper(seen);
     return true;
   }
   const std::int64_t now = monotonic_now_ns();
@@ -647,6 +671,7 @@ bool Lock::release_slow() noexcept {
   while (!hand_off && !stale && (seen & waking_bit)) {
     if (release_clearing(seen, seen & ~locked_bit)) {
       unlock_bucket(bucket);
+      wake_sleeper(seen);
       return true;
     }
   }
@@ -671,11 +696,13 @@ bool Lock::release_slow() noexcept {
   }
   // From here on the lock may be freed by its new owner: only the bucket
   // (static) and the waiter (which cannot leave before its signal is
-  // written, under this bucket lock) are still ours to touch.
+  // written, under this bucket lock) are still ours to touch, and the lock
+  // word's address for a sleeper's wake (wake_sleeper).
   std::atomic<std::uint32_t>& signal = waiter->signal;
   signal.store(hand_off ? handed_off : woken, std::memory_order_release);
   unlock_bucket(bucket);
   wake_one(signal);  // never reads the word: the waiter may be gone
+  if (!hand_off) wake_sleeper(seen);
   return true;
 }
 

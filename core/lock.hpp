@@ -126,6 +126,7 @@ class Lock {
   enum class Slept { acquired, timed_out, gave_up };
   Slept sleep_on_word(std::int64_t give_up, std::int64_t deadline) noexcept;
   bool release_clearing(std::uint32_t& seen, std::uint32_t next) noexcept;
+  void wake_sleeper(std::uint32_t replaced) noexcept;
   bool mark_parked(bool queue_empty) noexcept;
   bool take_after_wake() noexcept;
   bool leave_queue(Waiter& waiter, std::uint32_t& signal) noexcept;

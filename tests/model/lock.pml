@@ -39,7 +39,10 @@
  *   (not interruptible) acquire falls outside a busy stretch is a free
  *   choice (it depends on the thread's clock). Its 1 ms give-up is taken
  *   only awake (after a wake, or a wait that found the word changed); a
- *   timed acquire's deadline may end it asleep or awake. With -DNO_SLEEPERS
+ *   timed acquire's deadline may end it asleep or awake. A spurious or
+ *   EINTR return of a plain sleeper's wait is not modelled: it only looks
+ *   again (a stutter) or, past the 1 ms, leaves by the path a timed
+ *   sleeper's deadline takes asleep, which is. With -DNO_SLEEPERS
  *   the tier is left out (the 2 x 2 interrupt searches, for their size).
  * - The clock is nondeterminism: a timed wait may time out at any moment,
  *   and release_slow's "waited fair_after_ns" and "the wake on its way is
@@ -391,7 +394,7 @@ inline release() {
         :: else -> skip
         fi
      od;
-     if  /* release_clearing: then wake_one(state_) if sleeper_bit was set */
+     if  /* wake_sleeper: wake_one(state_) if sleeper_bit was set */
      :: sw -> wake_word(); sw = false
      :: else -> skip
      fi;
@@ -413,8 +416,8 @@ inline release() {
         if
         :: double_release -> unlock_queue(); ok = false; double_release = false
         :: ok ->
-           if :: sw -> wake_word(); sw = false :: else -> skip fi;
-           unlock_queue()
+           unlock_queue();
+           if :: sw -> wake_word(); sw = false :: else -> skip fi  /* wake_sleeper */
         :: else ->
            /* hand_off = now - parked_since >= fair_after_ns, and stale =
             * now - woke_at_ >= stale_wake_ns: either (a stale wake matters
@@ -436,8 +439,8 @@ inline release() {
            };
            if
            :: ok ->
-              if :: sw -> wake_word(); sw = false :: else -> skip fi;
-              unlock_queue()
+              unlock_queue();
+              if :: sw -> wake_word(); sw = false :: else -> skip fi  /* wake_sleeper */
            :: else ->
            /* Under the bucket lock the list and the chosen waiter's links
             * are ours alone: each atomic block below holds at most one access
@@ -478,12 +481,12 @@ inline release() {
              assert(WAKING_HAS_WAITER);
              assert(SLEEPER_NEEDS_LOCK)
            };
-           if :: sw -> wake_word(); sw = false :: else -> skip fi;
            /* waiter->signal.store(hand_off ? handed_off : woken), still under
             * the bucket lock; the wake comes after unlock_bucket. */
            signal[w] = (hand_off -> HANDED_OFF : WOKEN);
            unlock_queue();
            wake_one(w);
+           if :: sw -> wake_word(); sw = false :: else -> skip fi;  /* wake_sleeper */
            ok = true;
            w = 0
            fi;
