@@ -343,6 +343,24 @@ TEST(Lock, AWaiterYieldsToAHolderOnItsOwnCpuBeforeParking) {
 }
 #endif
 
+// Holds `lock` and starts a new thread (no busy stretch behind it) that
+// blocks on it until it gets it; returns once that thread sleeps on the lock
+// word (sleeper_bit). join() waits for its acquire.
+struct SleeperOnTheWord {
+  explicit SleeperOnTheWord(Lock& lock) {
+    EXPECT_TRUE(lock.try_acquire());
+    thread = std::thread([this, &lock] {
+      EXPECT_EQ(lock.acquire(-1), Acquired::yes);
+      done.store(true);
+    });
+    EXPECT_TRUE(eventually([&] { return lock.has_sleepers(); }))
+        << "the waiter never slept on the word";
+  }
+  void join() { thread.join(); }
+  std::atomic<bool> done{false};
+  std::thread thread;
+};
+
 TEST(Lock, AWaiterOutsideABusyStretchSleepsOnTheWordUntilARelease) {
   // Under light contention (the thread's spins have not been failing) a
   // waiter sleeps on the lock word itself with sleeper_bit set, as glibc's
@@ -355,19 +373,12 @@ TEST(Lock, AWaiterOutsideABusyStretchSleepsOnTheWordUntilARelease) {
   // tier after 1 ms and taken the free lock without the bit.
   for (int round = 0; round < 20; ++round) {
     Lock lock;
-    ASSERT_TRUE(lock.try_acquire());
-    std::atomic<bool> got{false};
-    std::thread waiter([&] {
-      EXPECT_EQ(lock.acquire(60'000 * ms_ns), Acquired::yes);
-      got.store(true);
-    });
-    EXPECT_TRUE(eventually([&] { return lock.has_sleepers(); }))
-        << "the waiter never slept on the word";
+    SleeperOnTheWord waiter(lock);
     std::uint32_t expected = Lock::held_word;
     EXPECT_FALSE(lock.state_word()->compare_exchange_strong(expected, Lock::free_word));
     EXPECT_TRUE(lock.release());
     waiter.join();
-    EXPECT_TRUE(got.load());
+    EXPECT_TRUE(waiter.done.load());
     EXPECT_TRUE(lock.locked());  // held by the waiter, which never released
     EXPECT_TRUE(lock.has_sleepers()) << "the waiter was not woken in the tier, round " << round;
     EXPECT_TRUE(lock.release());
@@ -385,13 +396,7 @@ TEST(Lock, ASleeperQueuesAfter1msDueItsHandOff) {
   // a millisecond right there).
   for (int round = 0; round < 20; ++round) {
     Lock lock;
-    ASSERT_TRUE(lock.try_acquire());
-    std::atomic<bool> got{false};
-    std::thread waiter([&] {
-      EXPECT_EQ(lock.acquire(-1), Acquired::yes);
-      got.store(true);
-    });
-    EXPECT_TRUE(eventually([&] { return lock.has_sleepers(); }));
+    SleeperOnTheWord waiter(lock);
     wait_until_parked(lock);
     ASSERT_TRUE(lock.release());
     if (lock.try_acquire()) {
@@ -399,7 +404,7 @@ TEST(Lock, ASleeperQueuesAfter1msDueItsHandOff) {
       lock.release();  // let the waiter finish, so that the failure is reported
     }
     waiter.join();
-    EXPECT_TRUE(got.load());
+    EXPECT_TRUE(waiter.done.load());
     EXPECT_TRUE(lock.locked());
     EXPECT_TRUE(lock.release());
   }
