@@ -158,22 +158,28 @@ TEST(Lock, EachReleaseWakesOneWaiterAndNoneIsLost) {
   EXPECT_FALSE(lock.has_parked_waiters());
 }
 
-// Holds `lock` and starts a thread that blocks on it until it gets it;
-// returns once that waiter has been parked for 20 ms, well past the 1 ms
-// after which a release owes it the lock. join() waits for its acquire.
-struct WaiterParkedFor20ms {
-  explicit WaiterParkedFor20ms(Lock& lock) {
+// Holds `lock` and starts a thread that blocks on it until it gets it.
+// join() waits for its acquire.
+struct BlockedWaiter {
+  explicit BlockedWaiter(Lock& lock) {
     EXPECT_TRUE(lock.try_acquire());
     thread = std::thread([this, &lock] {
       EXPECT_EQ(lock.acquire(-1), Acquired::yes);
       done.store(true);
     });
-    wait_until_parked(lock);
-    std::this_thread::sleep_for(milliseconds(20));
   }
   void join() { thread.join(); }
   std::atomic<bool> done{false};
   std::thread thread;
+};
+
+// A BlockedWaiter, once it has been parked for 20 ms, well past the 1 ms
+// after which a release owes it the lock.
+struct WaiterParkedFor20ms : BlockedWaiter {
+  explicit WaiterParkedFor20ms(Lock& lock) : BlockedWaiter(lock) {
+    wait_until_parked(lock);
+    std::this_thread::sleep_for(milliseconds(20));
+  }
 };
 
 TEST(Lock, WaiterParkedLongEnoughIsHandedTheLock) {
@@ -343,22 +349,13 @@ TEST(Lock, AWaiterYieldsToAHolderOnItsOwnCpuBeforeParking) {
 }
 #endif
 
-// Holds `lock` and starts a new thread (no busy stretch behind it) that
-// blocks on it until it gets it; returns once that thread sleeps on the lock
-// word (sleeper_bit). join() waits for its acquire.
-struct SleeperOnTheWord {
-  explicit SleeperOnTheWord(Lock& lock) {
-    EXPECT_TRUE(lock.try_acquire());
-    thread = std::thread([this, &lock] {
-      EXPECT_EQ(lock.acquire(-1), Acquired::yes);
-      done.store(true);
-    });
+// A BlockedWaiter (a new thread: no busy stretch behind it), once it sleeps
+// on the lock word (sleeper_bit).
+struct SleeperOnTheWord : BlockedWaiter {
+  explicit SleeperOnTheWord(Lock& lock) : BlockedWaiter(lock) {
     EXPECT_TRUE(eventually([&] { return lock.has_sleepers(); }))
         << "the waiter never slept on the word";
   }
-  void join() { thread.join(); }
-  std::atomic<bool> done{false};
-  std::thread thread;
 };
 
 TEST(Lock, AWaiterOutsideABusyStretchSleepsOnTheWordUntilARelease) {
