@@ -314,12 +314,10 @@ bool Lock::try_acquire_slow() noexcept {
 }
 
 // Polls spin_limit times (none with one CPU online), whether or not threads
-// are parked.
-//
-// Spins whether or not threads are parked. WebKit's and CPython's locks stop
-// spinning once a thread sleeps; with waking_bit the sleepers are woken one
-// at a time anyway, and a thread that parks where a spin would have found
-// the lock free leaves a CPU idle while the lock is free.
+// are parked. WebKit's and CPython's locks stop spinning once a thread
+// sleeps; with waking_bit the sleepers are woken one at a time anyway, and a
+// thread that parks where a spin would have found the lock free leaves a CPU
+// idle while the lock is free.
 bool Lock::spin_for_unlock() noexcept {
   if (!spinning_pays()) return false;
   for (int i = 0; i < spin_limit; ++i) {
