@@ -8,6 +8,8 @@
 // apart from lock_new and lock_open.
 #include "polylock/lock.h"
 
+#include <cstdint>
+
 #include "kind_in_process.hpp"
 #include "kind_named.hpp"
 #include "lock_object.hpp"
@@ -80,8 +82,24 @@ const char *lock_strerror(int status) {
 
 lock_t *lock_new(void) { return polylock::capi::new_in_process_lock(); }
 
+namespace {
+
+// Whether a lock_t could live at `lock`, decided without reading memory: not
+// in the first page (small integers passed as handles), not misaligned (a
+// lock_t starts with a pointer), not in the upper half of a 64-bit address
+// space (the kernel's on Linux and Windows: -1 and other masks). Bindings
+// take handles as integers from other runtimes (Java's long, .NET's nint), so
+// these are refused here, once, for all of them.
+bool could_be_a_lock(const lock_t *lock) {
+  const auto address = reinterpret_cast<std::uintptr_t>(lock);
+  if (address < 4096 || address % alignof(void *) != 0) return false;
+  return sizeof(std::uintptr_t) < 8 || address <= UINTPTR_MAX / 2;
+}
+
+}  // namespace
+
 lock_t *lock_ref(lock_t *lock) {
-  if (!lock || lock->magic != polylock::capi::lock_magic) return nullptr;
+  if (!could_be_a_lock(lock) || lock->magic != polylock::capi::lock_magic) return nullptr;
   // Relaxed, as std::shared_ptr: a new reference is made from one the caller
   // already holds, so the lock cannot go away meanwhile.
   lock->references.fetch_add(1, std::memory_order_relaxed);

@@ -330,6 +330,16 @@ static void ref_refuses_what_is_not_a_lock(void **state) {
   assert_null(lock_ref((lock_t *)not_a_lock));
   memset(not_a_lock, 0xa5, sizeof not_a_lock);
   assert_null(lock_ref((lock_t *)not_a_lock));
+  /* Integers a binding may be handed as a handle (Java's long, .NET's nint),
+   * refused without being read: reading any of them would crash. */
+  assert_null(lock_ref((lock_t *)(uintptr_t)8));
+  assert_null(lock_ref((lock_t *)(uintptr_t)4095));
+  assert_null(lock_ref((lock_t *)UINTPTR_MAX));
+  assert_null(lock_ref((lock_t *)(uintptr_t)-4096));
+  lock_t *lock = lock_new();
+  assert_non_null(lock);
+  assert_null(lock_ref((lock_t *)((uintptr_t)lock + 1))); /* misaligned */
+  lock_free(lock);
 }
 
 #define REF_THREADS 8

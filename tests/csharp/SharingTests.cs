@@ -47,6 +47,14 @@ public unsafe class SharingTests
         {
             NativeMemory.Free((void*)notALock);
         }
+
+        // Integers that are no address at all: refused, not read (reading them
+        // would take the process down).
+        foreach (nint bad in new nint[] { 8, 4095, -1, -4096, nint.MinValue })
+        {
+            e = Assert.Throws<ArgumentException>(() => PolyLock.Lock.FromHandle(bad));
+            Assert.Contains("not a polylock lock_t*", e.Message);
+        }
     }
 
     [Fact]

@@ -137,6 +137,13 @@ class SharingTest {
         assertThrows(
             IllegalArgumentException.class, () -> Lock.fromHandle(SharingNative.notALock()));
     assertTrue(other.getMessage().contains("not a polylock"), other.getMessage());
+    // Integers that are no address at all: refused, not read (reading them
+    // would take the JVM down).
+    for (long bad : new long[] {8, 4095, -1, -4096, Long.MIN_VALUE}) {
+      IllegalArgumentException e =
+          assertThrows(IllegalArgumentException.class, () -> Lock.fromHandle(bad));
+      assertTrue(e.getMessage().contains("not a polylock"), e.getMessage());
+    }
   }
 
   @Test
