@@ -72,9 +72,32 @@ int status_of(core::NamedError error) noexcept {
   return LOCK_ESYS;  // unreachable: every value is handled above
 }
 
+#if defined(__linux__)
+constexpr char etcd_library[] = "libpolylock-etcd.so.1";
+
+// The etcd library beside this one (the tarball's lib/, a --prefix install,
+// a directory a program ships both in), as a RUNPATH of $ORIGIN would find
+// it; else nullptr, and the loader's own search (ldconfig's cache, /usr/lib
+// for the .deb, LD_LIBRARY_PATH) is next. The path is built on the stack.
+void* open_backend_beside_this_library() noexcept {
+  static const char marker = 0;  // an address inside this library
+  Dl_info self{};
+  if (!dladdr(&marker, &self) || !self.dli_fname) return nullptr;
+  const char* slash = std::strrchr(self.dli_fname, '/');
+  if (!slash) return nullptr;
+  const std::size_t directory = static_cast<std::size_t>(slash - self.dli_fname) + 1;
+  char path[4096];
+  if (directory + sizeof etcd_library > sizeof path) return nullptr;
+  std::memcpy(path, self.dli_fname, directory);
+  std::memcpy(path + directory, etcd_library, sizeof etcd_library);
+  return dlopen(path, RTLD_NOW | RTLD_LOCAL);
+}
+#endif
+
 // "etcd://...": the etcd kind lives in its own library, so that this one
 // needs nothing but libc. It exports polylock_etcd_open with lock_open's
-// signature; without it the name is not supported here.
+// signature; without it the name is not supported here. Looked for beside
+// this library first, then where the loader looks.
 lock_t* open_with_backend(const char* name, int* status) noexcept {
   constexpr char etcd[] = "etcd://";
   if (std::strncmp(name, etcd, sizeof etcd - 1) != 0) {
@@ -82,7 +105,9 @@ lock_t* open_with_backend(const char* name, int* status) noexcept {
     return nullptr;
   }
 #if defined(__linux__)
-  if (void* backend = dlopen("libpolylock-etcd.so.1", RTLD_NOW | RTLD_LOCAL)) {
+  void* backend = open_backend_beside_this_library();
+  if (!backend) backend = dlopen(etcd_library, RTLD_NOW | RTLD_LOCAL);
+  if (backend) {
     using Open = lock_t* (*)(const char*, int*);
     if (void* symbol = dlsym(backend, "polylock_etcd_open")) {
       // The backend stays loaded: the locks it makes point at its tables.
