@@ -1,8 +1,9 @@
 // polylock benchmarks — contended throughput, interleaved round by round.
 //
-// Usage: polylock_rounds [--rounds=40] [--window_ms=300] [--threads=2,4,8,16]
-//                        [--inside_ns=0,50,1000] [--outside_ns=200] [--seed=N]
-//                        [--control] [--out=rounds.json]
+// Usage: polylock_rounds [--rounds=40] [--window_ms=300] [--warmup_ms=50]
+//                        [--threads=2,4,8,16] [--inside_ns=0,50,1000]
+//                        [--outside_ns=200] [--seed=N] [--control]
+//                        [--out=rounds.json]
 //
 // A shared or virtual machine has phases: for seconds to minutes moving a
 // cache line between cores is cheap, then it is not, and std::mutex's own
@@ -45,6 +46,7 @@ namespace {
 struct Options {
   int rounds = 40;
   int window_ms = 300;
+  int warmup_ms = 50;  // run before each window, not counted: see hammer()
   std::vector<int> threads{2, 4, 8, 16};
   std::vector<std::int64_t> inside_ns{0, 50, 1000};
   std::int64_t outside_ns = 200;  // as bench/contended.cpp, so the two agree
@@ -106,10 +108,16 @@ void work_for(std::int64_t ns) {
 }
 
 // `threads` threads loop acquire, inside_ns of work, release, outside_ns of
-// work, on a fresh `Lock` for window_ms. The same loop as bench/hammer.hpp,
-// which is tied to Google Benchmark's State; this program needs none of it.
+// work, on a fresh `Lock` for warmup_ms and then window_ms, of which only the
+// window is counted (acquisitions and each thread's CPU time). The same loop
+// as bench/hammer.hpp, which is tied to Google Benchmark's State; this
+// program needs none of it. The warm-up: the threads are new in every
+// window, and where the kernel first put them is not the lock's doing; with
+// none, on 2 CPUs with 200 ns outside the lock, the second thread created got
+// 1.1-1.3x its share of the CPU time under every lock (2026-11-30), which
+// set Jain's index more than the lock did.
 template <class Lock>
-Window hammer(Shape shape, std::int64_t outside_ns, int window_ms) {
+Window hammer(Shape shape, std::int64_t outside_ns, int window_ms, int warmup_ms) {
   // The lock and the data it guards on separate cache lines: std::mutex's
   // word could otherwise share a line with the counter, a saving that
   // polylock's handle (the lock lives behind it) can never have.
@@ -121,18 +129,31 @@ Window hammer(Shape shape, std::int64_t outside_ns, int window_ms) {
   };
   Padded padded;
   Count guarded;  // only touched under the lock: checks mutual exclusion
-  std::vector<Count> slots(shape.threads);
+  std::vector<Count> slots(shape.threads), all(shape.threads);
   std::vector<double> cpu(shape.threads, -1);
   std::atomic<int> ready{0};
-  std::atomic<bool> go{false}, stop{false};
+  std::atomic<bool> go{false};
+  enum Phase : int { warming_up, counting, stopping };
+  const int first_phase = warmup_ms > 0 ? warming_up : counting;
+  std::atomic<int> phase{first_phase};
   std::vector<std::thread> threads;
   for (int t = 0; t < shape.threads; ++t) {
     threads.emplace_back([&, t] {
       ready.fetch_add(1);
       while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
-      const double cpu_start = thread_cpu_now();
-      std::uint64_t mine = 0;
-      while (!stop.load(std::memory_order_relaxed)) {
+      double cpu_start = thread_cpu_now();
+      std::uint64_t mine = 0, before = 0;
+      // One load and one compare per iteration, as a plain stop flag costs.
+      for (int seen = first_phase;;) {
+        const int now = phase.load(std::memory_order_relaxed);
+        if (now != seen) {
+          if (seen == warming_up) {  // counting from here (at stopping: nothing counted)
+            before = mine;
+            cpu_start = thread_cpu_now();
+          }
+          if (now == stopping) break;
+          seen = now;
+        }
         padded.lock.lock();
         ++guarded.value;
         work_for(shape.inside_ns);
@@ -140,16 +161,19 @@ Window hammer(Shape shape, std::int64_t outside_ns, int window_ms) {
         ++mine;
         work_for(outside_ns);
       }
-      slots[t].value = mine;
+      slots[t].value = mine - before;
+      all[t].value = mine;
       if (cpu_start >= 0) cpu[t] = thread_cpu_now() - cpu_start;
     });
   }
   while (ready.load() < shape.threads) std::this_thread::yield();
+  go.store(true, std::memory_order_release);
+  if (warmup_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(warmup_ms));
   const std::clock_t cpu_start = std::clock();
   const auto start = std::chrono::steady_clock::now();
-  go.store(true, std::memory_order_release);
+  phase.store(counting, std::memory_order_relaxed);
   std::this_thread::sleep_for(std::chrono::milliseconds(window_ms));
-  stop.store(true, std::memory_order_relaxed);
+  phase.store(stopping, std::memory_order_relaxed);
   const auto end = std::chrono::steady_clock::now();
   const std::clock_t cpu_end = std::clock();
   for (auto& thread : threads) thread.join();
@@ -158,9 +182,9 @@ Window hammer(Shape shape, std::int64_t outside_ns, int window_ms) {
   window.seconds = std::chrono::duration<double>(end - start).count();
   window.cpu_seconds = double(cpu_end - cpu_start) / CLOCKS_PER_SEC;
   std::uint64_t total = 0;
-  for (const Count& slot : slots) {
-    window.counts.push_back(slot.value);
-    total += slot.value;
+  for (int t = 0; t < shape.threads; ++t) {
+    window.counts.push_back(slots[t].value);
+    total += all[t].value;
   }
   window.exclusive = total == guarded.value;
   if (std::all_of(cpu.begin(), cpu.end(), [](double seconds) { return seconds >= 0; }))
@@ -170,7 +194,7 @@ Window hammer(Shape shape, std::int64_t outside_ns, int window_ms) {
 
 struct Contender {
   const char* name;
-  Window (*run)(Shape, std::int64_t, int);
+  Window (*run)(Shape, std::int64_t, int, int);
 };
 
 // std::mutex a second time (--control): its ratio to std::mutex is 1 but for
@@ -232,6 +256,8 @@ bool parse(int argc, char** argv, Options& options) {
       options.rounds = std::atoi(value);
     } else if (const char* window = flag_value(arg, "--window_ms")) {
       options.window_ms = std::atoi(window);
+    } else if (const char* warmup = flag_value(arg, "--warmup_ms")) {
+      options.warmup_ms = std::atoi(warmup);
     } else if (const char* threads = flag_value(arg, "--threads")) {
       options.threads = parse_list<int>(threads);
     } else if (const char* inside = flag_value(arg, "--inside_ns")) {
@@ -251,8 +277,8 @@ bool parse(int argc, char** argv, Options& options) {
   const bool threads_ok =
       !options.threads.empty() &&
       std::all_of(options.threads.begin(), options.threads.end(), [](int n) { return n > 0; });
-  return options.rounds > 0 && options.window_ms > 0 && threads_ok && !options.inside_ns.empty() &&
-         options.outside_ns >= 0;
+  return options.rounds > 0 && options.window_ms > 0 && options.warmup_ms >= 0 && threads_ok &&
+         !options.inside_ns.empty() && options.outside_ns >= 0;
 }
 
 std::string utc_now() {
@@ -277,7 +303,7 @@ int main(int argc, char** argv) {
   Options options;
   if (!parse(argc, argv, options)) {
     std::fprintf(stderr,
-                 "usage: %s [--rounds=N] [--window_ms=N] [--threads=2,4,8,16] "
+                 "usage: %s [--rounds=N] [--window_ms=N] [--warmup_ms=N] [--threads=2,4,8,16] "
                  "[--inside_ns=0,50,1000] [--outside_ns=N] [--seed=N] [--control] [--out=PATH]\n",
                  argv[0]);
     return 2;
@@ -301,9 +327,11 @@ int main(int argc, char** argv) {
   }
   const std::size_t lock_count = sizeof contenders / sizeof contenders[0] - !options.control;
   std::fprintf(stderr,
-               "polylock_rounds: %d rounds of %zu shapes x %zu locks x %d ms, about %.0f s\n",
-               options.rounds, shapes.size(), lock_count, options.window_ms,
-               options.rounds * double(shapes.size() * lock_count) * options.window_ms / 1e3);
+               "polylock_rounds: %d rounds of %zu shapes x %zu locks x %d ms (after %d ms of "
+               "warm-up each), about %.0f s\n",
+               options.rounds, shapes.size(), lock_count, options.window_ms, options.warmup_ms,
+               options.rounds * double(shapes.size() * lock_count) *
+                   (options.window_ms + options.warmup_ms) / 1e3);
 
   std::string samples, rounds;
   const std::string started = utc_now();
@@ -329,7 +357,8 @@ int main(int argc, char** argv) {
       std::shuffle(order.begin(), order.end(), random);
       for (const Contender* contender : order) {
         const double start_s = since_start();
-        const Window window = contender->run(shape, options.outside_ns, options.window_ms);
+        const Window window =
+            contender->run(shape, options.outside_ns, options.window_ms, options.warmup_ms);
         if (!window.exclusive) {
           std::fprintf(stderr, "polylock_rounds: %s let two threads hold it at once\n",
                        contender->name);
@@ -354,6 +383,7 @@ int main(int argc, char** argv) {
   out << "{\n \"context\": {\"started\": \"" << started
       << "\", \"cpus\": " << std::thread::hardware_concurrency()
       << ", \"rounds\": " << options.rounds << ", \"window_ms\": " << options.window_ms
+      << ", \"warmup_ms\": " << options.warmup_ms
       << ", \"threads\": " << json_list(options.threads)
       << ", \"inside_ns\": " << json_list(options.inside_ns)
       << ", \"outside_ns\": " << options.outside_ns << ", \"seed\": " << options.seed

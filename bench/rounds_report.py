@@ -76,12 +76,13 @@ def pool(runs):
     few rounds of each run adds up to enough rounds to judge (issue 16: a run
     may see one phase only). Give the runs oldest first. Raises ValueError
     for runs that are not one population: different work outside the lock,
-    windows, CPU counts, shapes (threads, work inside) or locks (a run
+    windows, warm-ups, CPU counts, shapes (threads, work inside) or locks (a run
     without the control would lose every round to one with it)."""
     def settings(data):
         context = data["context"]
         return {"outside_ns": context["outside_ns"], "window_ms": context["window_ms"],
-                "cpus": context["cpus"], "threads": sorted(context["threads"]),
+                "warmup_ms": context.get("warmup_ms", 0), "cpus": context["cpus"],
+                "threads": sorted(context["threads"]),
                 "inside_ns": sorted(context["inside_ns"]),
                 "locks": sorted({sample["lock"] for sample in data["samples"]})}
     first = settings(runs[0])
@@ -241,9 +242,12 @@ def render(summary, command, note="", reading=""):
         "### %d runs pooled, started %s to %s" % (runs, context["started"],
                                                   context["last_started"]),
         "",
-        "%d rounds × %d ms windows, %s threads, %s ns inside, %d ns outside, on %d CPUs "
+        "%d rounds × %d ms windows%s, %s threads, %s ns inside, %d ns outside, on %d CPUs "
         "(%s; %.0f s). Command: `%s`." % (
-            context["rounds"], context["window_ms"], ",".join(map(str, context["threads"])),
+            context["rounds"], context["window_ms"],
+            " (each after %d ms of warm-up, not counted)" % context["warmup_ms"]
+            if context.get("warmup_ms") else " (no warm-up)",
+            ",".join(map(str, context["threads"])),
             ",".join(map(str, context["inside_ns"])), context["outside_ns"], context["cpus"],
             "seed %d" % context["seed"] if runs == 1 else
             "seeds " + ", ".join(map(str, context["seeds"])) + " in that order",
@@ -374,7 +378,10 @@ def section(runs_lines, summary=""):
         "",
         "`polylock_rounds` (bench/rounds.cpp): each round visits every shape (threads, work "
         "inside the lock) in a shuffled order and runs the locks back to back, also shuffled, "
-        "for one window each: acquire, the work inside, release, the work outside. A lock's "
+        "for one window each: acquire, the work inside, release, the work outside. Each "
+        "window's threads are new, and run a warm-up first (`--warmup_ms`, 50 ms unless told) "
+        "that is not counted, so that where the kernel first put them does not count as the "
+        "lock's doing (runs before 2026-11-30 19:00 UTC had none). A lock's "
         "throughput is divided by std::mutex's in the same round and shape, so a ratio "
         "compares neighbours in time; the tables give the distribution of those per-round "
         "ratios. With `--control`, std::mutex runs a second time in each round: its ratio "

@@ -13,9 +13,11 @@ import rounds_report  # noqa: E402
 
 
 def run(seed, rounds, rate_of, threads=(4,), inside_ns=(0,), outside_ns=200,
-        locks=("polylock", "std_mutex", "std_mutex_control"), started="2026-11-30 12:00 UTC"):
+        locks=("polylock", "std_mutex", "std_mutex_control"), started="2026-11-30 12:00 UTC",
+        warmup_ms=None):
     """A polylock_rounds result: every lock in every round and shape, with
-    acquisitions/s rate_of(lock, round) spread evenly over the threads."""
+    acquisitions/s rate_of(lock, round) spread evenly over the threads.
+    warmup_ms None: a run from before polylock_rounds had --warmup_ms."""
     samples = []
     for r in range(rounds):
         for t in threads:
@@ -24,13 +26,16 @@ def run(seed, rounds, rate_of, threads=(4,), inside_ns=(0,), outside_ns=200,
                     samples.append({"round": r, "threads": t, "inside_ns": i, "lock": lock,
                                     "start_s": 0.0, "seconds": 1.0, "cpu_seconds": 2.0,
                                     "counts": [rate_of(lock, r) // t] * t})
-    return {"context": {"started": started, "cpus": 2, "rounds": rounds, "window_ms": 200,
+    made = {"context": {"started": started, "cpus": 2, "rounds": rounds, "window_ms": 200,
                         "threads": list(threads), "inside_ns": list(inside_ns),
                         "outside_ns": outside_ns, "seed": seed, "work_1000_ns": 1000.0,
                         "seconds": 10.0},
             "rounds": [{"round": r, "start_s": float(r), "load_average": 1.0,
                         "others_runnable": 0} for r in range(rounds)],
             "samples": samples}
+    if warmup_ms is not None:
+        made["context"]["warmup_ms"] = warmup_ms
+    return made
 
 
 def steady(rate):
@@ -61,7 +66,8 @@ class PoolTest(unittest.TestCase):
         for other, what in ((run(2, 2, steady(4000), outside_ns=0), "outside_ns"),
                             (run(2, 2, steady(4000), threads=(8,)), "threads"),
                             (run(2, 2, steady(4000), inside_ns=(0, 50)), "inside_ns"),
-                            (run(2, 2, steady(4000), locks=("polylock", "std_mutex")), "locks")):
+                            (run(2, 2, steady(4000), locks=("polylock", "std_mutex")), "locks"),
+                            (run(2, 2, steady(4000), warmup_ms=50), "warmup_ms")):
             with self.assertRaisesRegex(ValueError, "runs differ in " + what):
                 rounds_report.pool([base, other])
 
@@ -71,8 +77,15 @@ class PoolTest(unittest.TestCase):
         header = rounds_report.render(rounds_report.compute(pooled), "cmd")
         self.assertEqual(header[0], "### 2 runs pooled, started 2026-11-30 12:00 UTC to "
                                     "2026-11-30 13:00 UTC")
-        self.assertIn("4 rounds × 200 ms windows", header[2])
+        self.assertIn("4 rounds × 200 ms windows (no warm-up)", header[2])
         self.assertIn("seeds 11, 22 in that order; 20 s", header[2])
+
+    def test_the_header_gives_the_warm_up(self):
+        pooled = rounds_report.pool([run(1, 2, steady(4000), warmup_ms=50),
+                                     run(2, 2, steady(4000), warmup_ms=50)])
+        header = rounds_report.render(rounds_report.compute(pooled), "cmd")
+        self.assertIn("4 rounds × 200 ms windows (each after 50 ms of warm-up, not counted)",
+                      header[2])
 
 
 class PerCpuTest(unittest.TestCase):
