@@ -82,9 +82,11 @@ constexpr char etcd_library[] = "libpolylock-etcd.so.1";
 void* open_backend_beside_this_library() noexcept {
   static const char marker = 0;  // an address inside this library
   Dl_info self{};
-  if (!dladdr(&marker, &self) || !self.dli_fname) return nullptr;
+  // Absolute paths only: a relative one (a library loaded as "./lib/...",
+  // or this code built into a program, whose name is argv[0]) would be
+  // resolved against whatever directory the process is in by now.
+  if (!dladdr(&marker, &self) || !self.dli_fname || self.dli_fname[0] != '/') return nullptr;
   const char* slash = std::strrchr(self.dli_fname, '/');
-  if (!slash) return nullptr;
   const std::size_t directory = static_cast<std::size_t>(slash - self.dli_fname) + 1;
   char path[4096];
   if (directory + sizeof etcd_library > sizeof path) return nullptr;

@@ -85,15 +85,21 @@ lock_t *lock_new(void) { return polylock::capi::new_in_process_lock(); }
 namespace {
 
 // Whether a lock_t could live at `lock`, decided without reading memory: not
-// in the first page (small integers passed as handles), not misaligned (a
-// lock_t starts with a pointer), not in the upper half of a 64-bit address
-// space (the kernel's on Linux and Windows: -1 and other masks). Bindings
-// take handles as integers from other runtimes (Java's long, .NET's nint), so
+// in the first or the last page (small integers and small negative ones
+// passed as handles), not misaligned (a lock_t starts with a pointer), and on
+// x86-64 not in the upper half of the address space (the kernel's on Linux
+// and Windows: -1 and other masks; elsewhere the top byte of a user pointer
+// may carry a tag, as on arm64 Android and under HWASan). Bindings take
+// handles as integers from other runtimes (Java's long, .NET's nint), so
 // these are refused here, once, for all of them.
 bool could_be_a_lock(const lock_t *lock) {
   const auto address = reinterpret_cast<std::uintptr_t>(lock);
-  if (address < 4096 || address % alignof(void *) != 0) return false;
-  return sizeof(std::uintptr_t) < 8 || address <= UINTPTR_MAX / 2;
+  if (address < 4096 || address > UINTPTR_MAX - 4096) return false;
+  if (address % alignof(void *) != 0) return false;
+#if defined(__x86_64__) || defined(_M_X64)
+  if (address > UINTPTR_MAX / 2) return false;
+#endif
+  return true;
 }
 
 }  // namespace

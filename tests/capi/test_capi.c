@@ -335,7 +335,10 @@ static void ref_refuses_what_is_not_a_lock(void **state) {
   assert_null(lock_ref((lock_t *)(uintptr_t)8));
   assert_null(lock_ref((lock_t *)(uintptr_t)4095));
   assert_null(lock_ref((lock_t *)UINTPTR_MAX));
-  assert_null(lock_ref((lock_t *)(uintptr_t)-4096));
+  assert_null(lock_ref((lock_t *)(uintptr_t)-4096)); /* the last page */
+#if defined(__x86_64__) || defined(_M_X64)
+  assert_null(lock_ref((lock_t *)(UINTPTR_MAX / 2 + 1))); /* the kernel's half */
+#endif
   lock_t *lock = lock_new();
   assert_non_null(lock);
   assert_null(lock_ref((lock_t *)((uintptr_t)lock + 1))); /* misaligned */

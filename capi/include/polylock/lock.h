@@ -133,10 +133,10 @@ POLYLOCK_API int lock_reinit(lock_t *lock);
  * exact under any race between lock_ref and lock_free on other threads.
  * Returns NULL for NULL, and for a pointer that does not look like a polylock
  * 1.2+ lock (a best-effort check for bindings that wrap foreign handles:
- * addresses in the first 4096 bytes, misaligned ones and, on 64-bit systems,
- * those in the upper half of the address space are refused without being
- * read; elsewhere the lock's header is checked. A freed or wild pointer is
- * still the caller's bug).
+ * addresses in the first or the last 4096 bytes, misaligned ones and, on
+ * x86-64, those in the upper half of the address space are refused without
+ * being read; elsewhere the lock's header is checked. A freed or wild
+ * pointer is still the caller's bug).
  *
  * Several copies of the library in one process (a wheel's, a jar's, a NuGet
  * package's, the host's own) may all operate one lock: every lock records the
