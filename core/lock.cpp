@@ -355,9 +355,10 @@ bool in_busy_stretch(std::int64_t) noexcept { return true; }
 // spin_limit times more before it parks. The yield: with more runnable
 // threads than CPUs, the holder may be one that the scheduler took off its
 // CPU, and the yield lets it (or whoever is next) run; when nothing else
-// wants the CPU it returns at once, a poll a system call long. A thread that parks instead leaves its CPU idle while the
-// lock is passed among the others, and comes back only through a wake and
-// an idle CPU's wake-up (tens of us on a virtual machine); glibc's waiters
+// wants the CPU it returns at once, a poll a system call long. A thread
+// that parks instead leaves its CPU idle while the lock is passed among the
+// others, and comes back only through a wake and an idle CPU's wake-up (tens
+// of us on a virtual machine); glibc's waiters
 // rarely get that far (their futex wait returns at once while the word keeps
 // changing). WebKit's Lock and Rust's parking_lot yield in their spins too.
 // Measured on 2 CPUs at 4 and 8 threads (issue 16; docs/benchmarks.md):

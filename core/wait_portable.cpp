@@ -44,7 +44,8 @@ WakeReason wait_on(std::atomic<std::uint32_t>& word, std::uint32_t expected,
     bucket.changed.wait(guard);
     return WakeReason::woken;
   }
-  const auto deadline = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(deadline_ns));
+  const auto deadline =
+      std::chrono::steady_clock::time_point(std::chrono::nanoseconds(deadline_ns));
   return bucket.changed.wait_until(guard, deadline) == std::cv_status::timeout
              ? WakeReason::timed_out
              : WakeReason::woken;

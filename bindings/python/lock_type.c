@@ -159,22 +159,13 @@ static void Lock_dealloc(PyObject *self) {
 
 /* ---- Sharing one lock across runtimes (design.md §7) ----------------------------- */
 
-/* Whether a lock_t could live at `address`. Refused without reading memory:
- * the first page (small integers), the kernel's half of a 64-bit address
- * space (-1 and other masks read as unsigned), and a misaligned address
- * (every lock starts with a pointer, so it is pointer-aligned). */
-static int could_be_a_lock(uintptr_t address) {
-  if (address < 4096 || address % sizeof(void *) != 0) return 0;
-  if (sizeof(uintptr_t) == 8 && address > UINTPTR_MAX / 2) return 0;
-  return 1;
-}
-
 /* Our own reference to a foreign `address`, or NULL with ValueError. lock_ref
- * checks the lock's header; a freed or wild pointer is still the caller's
- * bug, as with free(). */
+ * refuses, without reading memory, what cannot be a lock (the first and last
+ * page, a misaligned address, the kernel's half on x86-64; <polylock/lock.h>)
+ * and then checks the lock's header; a freed or wild pointer is still the
+ * caller's bug, as with free(). */
 static lock_t *reference_foreign(uintptr_t address, const char *function) {
-  lock_t *lock = NULL;
-  if (could_be_a_lock(address)) lock = lock_ref((lock_t *)address);
+  lock_t *lock = lock_ref((lock_t *)address);
   if (!lock)
     PyErr_Format(PyExc_ValueError, "%s: %p is not the address of a polylock lock_t", function,
                  (void *)address);
