@@ -43,9 +43,9 @@
 //   waking_bit in the same CAS (take_after_wake); if it lost, it parks again
 //   and the next release wakes the next waiter. Clearing the bit is always
 //   safe (at worst a wake too many); setting it happens only with a wake.
-//   A wake whose waiter has not run within stale_wake_ns (it waits for a
-//   CPU) no longer holds up the next: the next release that looks wakes the
-//   next waiter too.
+//   A wake whose waiter has not run within stale_wake_ns (1 ms, as the
+//   hand-off) no longer holds up the next: the next release that looks
+//   wakes the next waiter too.
 //   Without the bit every contended release went through the bucket lock to
 //   wake somebody, and at zero work outside the lock polylock ran at half
 //   std::mutex's throughput (issue 16).
@@ -124,16 +124,21 @@ constexpr int spin_limit = 10;
 // (a clock read costs about as much as an uncontended acquire and release).
 constexpr std::uint32_t quiet_limit = 64;
 
-// A wake older than this whose waiter has not run yet is stale: its waiter is
-// runnable but waiting for a CPU (more runnable threads than CPUs), and the
-// next release that looks wakes the next waiter as well, so that parked
-// threads become runnable and get their share of the CPUs as glibc's woken
-// waiters do, instead of waiting out the hand-off's 1 ms asleep. A woken
-// thread that finds a CPU runs within a few us, about 12 us on the virtual
-// machine of docs/benchmarks.md (ping-pong). With 200 ns outside the lock at
-// 4 and 8 threads on 2 CPUs it took Jain's index from 0.92 to 0.97-0.98 and
-// the 10th-percentile throughput ratio from 0.81-0.92 to 0.99-1.18 (issue 16).
-constexpr std::int64_t stale_wake_ns = 20'000;
+// A wake older than this whose waiter has not run yet is stale: its waiter
+// has been runnable, or stopped, for as long as a parked waiter waits before
+// its hand-off, and the next release that looks wakes the next waiter as
+// well, so that one late waiter (descheduled, stopped in a debugger or by
+// SIGSTOP) cannot hold up every wake after it. The same bound as the
+// hand-off's, not shorter: a woken thread that finds a CPU runs within a few
+// us (about 12 us on the virtual machine of docs/benchmarks.md, ping-pong),
+// but with more runnable threads than CPUs one waits for a CPU far longer,
+// and waking more waiters then only adds runnable threads that wait for the
+// same CPUs. Measured on 2 CPUs (issue 16, docs/design.md §11): with 20 us,
+// nothing outside the lock and 50 ns inside at 4 threads, Jain's index was
+// 0.958 (10th percentile 0.842) and the throughput 1.39x std::mutex; with
+// 1 ms, 0.973 (0.900) and 1.55x, in the same rounds. With 200 ns outside
+// the two were within 0.004 of each other at 4 and 8 threads.
+constexpr std::int64_t stale_wake_ns = fair_after_ns;
 
 // Outside a busy stretch (a thread whose previous failed spin was longer ago
 // than this) a waiter sleeps on the lock word instead of yielding.
