@@ -148,7 +148,8 @@ class Lock {
   // When a release last woke a waiter without handing it the lock (monotonic
   // ns); written under the bucket lock before that release's last CAS, read
   // by releases that find waking_bit set, to tell a wake that is still on
-  // its way from one whose waiter is waiting for a CPU (stale_wake_ns).
+  // its way from one whose waiter is late, descheduled or stopped, for
+  // stale_wake_ns (lock.cpp).
   std::atomic<std::int64_t> woke_at_{0};
 };
 

@@ -270,10 +270,10 @@ TEST(Lock, AWaiterOnItsWayDoesNotHoldUpADueHandOff) {
 }
 
 TEST(Lock, AStaleWakeDoesNotHoldUpTheNextWaiter) {
-  // A wake whose waiter has not run for stale_wake_ns (1 ms) is taken to be
-  // late (descheduled or stopped), and the next release that looks at the
-  // clock (one in 64) wakes the next parked waiter too, rather than leave it
-  // asleep until its own hand-off (lock.cpp). Here waking_bit is set by hand, as if such
+  // A wake whose waiter has not run for stale_wake_ns (1 ms) is taken to
+  // be late (descheduled or stopped), and the next release that looks at
+  // the clock (one in 64) wakes the next parked waiter too, rather than
+  // leave it asleep until its own hand-off (lock.cpp). Here waking_bit is set by hand, as if such
   // a wake were long past, with a waiter just parked; the holder releases and
   // re-takes the lock until the waiter has it. A waiter that was woken clears
   // the bit when it runs; one that only ever got the hand-off leaves it set
