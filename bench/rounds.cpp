@@ -1,7 +1,7 @@
 // polylock benchmarks — contended throughput, interleaved round by round.
 //
 // Usage: polylock_rounds [--rounds=40] [--window_ms=300] [--warmup_ms=50]
-//                        [--threads=2,4,8,16] [--inside_ns=0,50,1000]
+//                        [--probe_ms=20] [--threads=2,4,8,16] [--inside_ns=0,50,1000]
 //                        [--outside_ns=200] [--seed=N] [--control]
 //                        [--out=rounds.json]
 //
@@ -19,7 +19,8 @@
 // phases apart and computes the distributions and Jain's index.
 //
 // Output: JSON with one sample per (round, shape, lock) holding each
-// thread's acquisition count and the process's CPU time in the window, and
+// thread's acquisition count and CPU time, the process's CPU time in the
+// window and each CPU's speed just before it (cpu_speeds()), and
 // per round how busy the rest of the machine was (other processes disturb
 // the numbers; the report says how much), and what 1000 ns of the work
 // really took.
@@ -38,6 +39,11 @@
 #include <thread>
 #include <vector>
 
+#if defined(__linux__)
+#include <pthread.h>
+#include <sched.h>
+#endif
+
 #include "peers.hpp"
 #include "work.hpp"
 
@@ -47,6 +53,7 @@ struct Options {
   int rounds = 40;
   int window_ms = 300;
   int warmup_ms = 50;  // run before each window, not counted: see hammer()
+  int probe_ms = 20;   // each CPU's speed just before each window: see cpu_speeds()
   std::vector<int> threads{2, 4, 8, 16};
   std::vector<std::int64_t> inside_ns{0, 50, 1000};
   std::int64_t outside_ns = 200;  // as bench/contended.cpp, so the two agree
@@ -105,6 +112,66 @@ double thread_cpu_now() {
 
 void work_for(std::int64_t ns) {
   if (ns > 0) bench::work_for(std::llround(double(ns) * work_scale));
+}
+
+// Each CPU's speed, probed for probe_ms just before a window: one thread
+// pinned to each CPU this process may run on, all at once, runs the work;
+// a CPU's speed is the work its thread got done per CPU-second, over what
+// the calibration says a CPU-second does (1.0: as fast as then). On a
+// virtual machine one CPU may run for seconds to minutes at a fraction of
+// another's speed, the host giving its time to someone else, and the guest
+// is not told (no steal time): the scheduler splits CPU time evenly among
+// threads that then get unequal work done, and every lock but a strictly
+// fair one gives the threads on the slow CPU fewer acquisitions (on the
+// 2-CPU VM of docs/benchmarks.md one CPU ran at 0.35-0.40x the other's for
+// minutes at a time, 2026-11-30). The report tells such windows apart. Empty
+// where threads cannot be pinned, `probe_ms` is 0, or a probe thread ran for
+// less than a quarter of the probe (too little to tell its CPU's speed).
+std::vector<double> cpu_speeds(int probe_ms, double work_1000_ns) {
+  std::vector<double> speeds;
+  if (probe_ms <= 0) return speeds;
+#if defined(__linux__)
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return speeds;
+  std::vector<int> cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &allowed)) cpus.push_back(cpu);
+  }
+  speeds.assign(cpus.size(), -1);
+  std::atomic<int> ready{0};
+  std::atomic<bool> go{false}, stop{false};
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < cpus.size(); ++i) {
+    threads.emplace_back([&, i] {
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(cpus[i], &one);
+      const bool pinned = pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0;
+      ready.fetch_add(1);
+      while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
+      const double start = thread_cpu_now();
+      std::uint64_t done = 0;
+      while (!stop.load(std::memory_order_relaxed)) {
+        work_for(1000);
+        ++done;
+      }
+      const double cpu = thread_cpu_now() - start;
+      if (pinned && start >= 0 && done > 0 && cpu >= probe_ms * 0.25e-3)
+        speeds[i] = double(done) * work_1000_ns * 1e-9 / cpu;
+    });
+  }
+  while (ready.load() < int(cpus.size())) std::this_thread::yield();
+  go.store(true, std::memory_order_release);
+  std::this_thread::sleep_for(std::chrono::milliseconds(probe_ms));
+  stop.store(true, std::memory_order_relaxed);
+  for (auto& thread : threads) thread.join();
+  if (std::any_of(speeds.begin(), speeds.end(), [](double speed) { return speed < 0; }))
+    speeds.clear();
+#else
+  (void)work_1000_ns;
+#endif
+  return speeds;
 }
 
 // `threads` threads loop acquire, inside_ns of work, release, outside_ns of
@@ -258,6 +325,8 @@ bool parse(int argc, char** argv, Options& options) {
       options.window_ms = std::atoi(window);
     } else if (const char* warmup = flag_value(arg, "--warmup_ms")) {
       options.warmup_ms = std::atoi(warmup);
+    } else if (const char* probe = flag_value(arg, "--probe_ms")) {
+      options.probe_ms = std::atoi(probe);
     } else if (const char* threads = flag_value(arg, "--threads")) {
       options.threads = parse_list<int>(threads);
     } else if (const char* inside = flag_value(arg, "--inside_ns")) {
@@ -277,7 +346,8 @@ bool parse(int argc, char** argv, Options& options) {
   const bool threads_ok =
       !options.threads.empty() &&
       std::all_of(options.threads.begin(), options.threads.end(), [](int n) { return n > 0; });
-  return options.rounds > 0 && options.window_ms > 0 && options.warmup_ms >= 0 && threads_ok &&
+  return options.rounds > 0 && options.window_ms > 0 && options.warmup_ms >= 0 &&
+         options.probe_ms >= 0 && threads_ok &&
          !options.inside_ns.empty() && options.outside_ns >= 0;
 }
 
@@ -303,8 +373,9 @@ int main(int argc, char** argv) {
   Options options;
   if (!parse(argc, argv, options)) {
     std::fprintf(stderr,
-                 "usage: %s [--rounds=N] [--window_ms=N] [--warmup_ms=N] [--threads=2,4,8,16] "
-                 "[--inside_ns=0,50,1000] [--outside_ns=N] [--seed=N] [--control] [--out=PATH]\n",
+                 "usage: %s [--rounds=N] [--window_ms=N] [--warmup_ms=N] [--probe_ms=N] "
+                 "[--threads=2,4,8,16] [--inside_ns=0,50,1000] [--outside_ns=N] [--seed=N] "
+                 "[--control] [--out=PATH]\n",
                  argv[0]);
     return 2;
   }
@@ -328,10 +399,11 @@ int main(int argc, char** argv) {
   const std::size_t lock_count = sizeof contenders / sizeof contenders[0] - !options.control;
   std::fprintf(stderr,
                "polylock_rounds: %d rounds of %zu shapes x %zu locks x %d ms (after %d ms of "
-               "warm-up each), about %.0f s\n",
+               "warm-up and a %d ms probe of the CPUs' speeds each), about %.0f s\n",
                options.rounds, shapes.size(), lock_count, options.window_ms, options.warmup_ms,
+               options.probe_ms,
                options.rounds * double(shapes.size() * lock_count) *
-                   (options.window_ms + options.warmup_ms) / 1e3);
+                   (options.window_ms + options.warmup_ms + options.probe_ms) / 1e3);
 
   std::string samples, rounds;
   const std::string started = utc_now();
@@ -356,6 +428,7 @@ int main(int argc, char** argv) {
       for (std::size_t i = 0; i < lock_count; ++i) order.push_back(&contenders[i]);
       std::shuffle(order.begin(), order.end(), random);
       for (const Contender* contender : order) {
+        const std::vector<double> speeds = cpu_speeds(options.probe_ms, work_1000_ns);
         const double start_s = since_start();
         const Window window =
             contender->run(shape, options.outside_ns, options.window_ms, options.warmup_ms);
@@ -374,7 +447,7 @@ int main(int argc, char** argv) {
             (window.thread_cpu_seconds.empty()
                  ? ""
                  : ",\"thread_cpu_seconds\":" + json_list(window.thread_cpu_seconds)) +
-            "}";
+            (speeds.empty() ? "" : ",\"cpu_speeds\":" + json_list(speeds)) + "}";
       }
     }
   }
@@ -383,7 +456,7 @@ int main(int argc, char** argv) {
   out << "{\n \"context\": {\"started\": \"" << started
       << "\", \"cpus\": " << std::thread::hardware_concurrency()
       << ", \"rounds\": " << options.rounds << ", \"window_ms\": " << options.window_ms
-      << ", \"warmup_ms\": " << options.warmup_ms
+      << ", \"warmup_ms\": " << options.warmup_ms << ", \"probe_ms\": " << options.probe_ms
       << ", \"threads\": " << json_list(options.threads)
       << ", \"inside_ns\": " << json_list(options.inside_ns)
       << ", \"outside_ns\": " << options.outside_ns << ", \"seed\": " << options.seed

@@ -40,6 +40,11 @@ SLOW_BELOW = 0.6
 # through a continuum (a machine busy with other work slows rounds by any
 # amount).
 BETWEEN_PHASES = (0.45, 0.75)
+# A window began with the CPUs even when its probe (bench/rounds.cpp,
+# cpu_speeds) found the slowest CPU at this share of the fastest's speed or
+# more. On the 2-CPU VM of docs/benchmarks.md the uneven spells put one CPU
+# at 0.35-0.40x the other's, and an even pair differs by a few percent.
+EVEN_FROM = 0.7
 GOAL_THREADS = (4, 8)  # issue 16: median >= 1.0, p10 >= 0.9 over >= 40 rounds, each phase
 GOAL_MEDIAN, GOAL_P10, GOAL_ROUNDS = 1.0, 0.9, 40
 
@@ -131,17 +136,27 @@ def cpu_jains(sample):
     return jain(seconds), jain([count / cpu for count, cpu in zip(sample["counts"], seconds)])
 
 
+def evenness(sample):
+    """The slowest CPU's speed over the fastest's, probed just before the
+    sample's window, or None where the run did not probe."""
+    speeds = sample.get("cpu_speeds")
+    if not speeds or max(speeds) <= 0:
+        return None
+    return min(speeds) / max(speeds)
+
+
 def compute(data, slow_below=SLOW_BELOW):
     """The summary of one polylock_rounds run: per shape, per phase, per lock."""
     # (threads, inside_ns) -> round -> lock -> (acquisitions/s, jain, CPUs used,
-    #     jain of the threads' CPU time, jain of acquisitions per CPU-second)
+    #     jain of the threads' CPU time, jain of acquisitions per CPU-second,
+    #     the CPUs' evenness just before the window or None)
     cells = {}
     for sample in data["samples"]:
         shape = (sample["threads"], sample["inside_ns"])
         rate = sum(sample["counts"]) / sample["seconds"]
         cpus = sample["cpu_seconds"] / sample["seconds"] if "cpu_seconds" in sample else None
         cells.setdefault(shape, {}).setdefault(sample["round"], {})[sample["lock"]] = (
-            rate, jain(sample["counts"]), cpus) + cpu_jains(sample)
+            rate, jain(sample["counts"]), cpus) + cpu_jains(sample) + (evenness(sample),)
 
     def spread(key):
         values = [r[key] for r in data.get("rounds", []) if r.get(key, -1) >= 0]
@@ -162,8 +177,16 @@ def compute(data, slow_below=SLOW_BELOW):
         "slow_below": slow_below,
         "load_average": spread("load_average"),
         "others_runnable": spread("others_runnable"),
+        "cpu_evenness": None,
         "shapes": [],
     }
+    probed = [even for even in map(evenness, data["samples"]) if even is not None]
+    if probed:
+        summary["cpu_evenness"] = {
+            "median": percentile(probed, 0.5), "min": min(probed), "windows": len(probed),
+            "unprobed": len(data["samples"]) - len(probed),
+            "uneven": sum(1 for even in probed if even < EVEN_FROM),
+            "probe_ms": data["context"].get("probe_ms")}
     for (threads, inside_ns), rounds in sorted(cells.items()):
         # A round in which std::mutex (or the control) made no acquisition at
         # all -- a window shorter than a scheduler's time slice, as in the
@@ -199,7 +222,13 @@ def compute(data, slow_below=SLOW_BELOW):
                 per_cpu = [cell[4] for cell in present]
                 if None in per_cpu:
                     cpu_split = per_cpu = []
+                # Jain's index over the windows that began with the CPUs even
+                # (a window not probed is neither even nor uneven).
+                even = [cell[1] for cell in present
+                        if cell[5] is not None and cell[5] >= EVEN_FROM]
                 entry["locks"][lock] = {
+                    "even_windows": len(even),
+                    "jain_even_median": percentile(even, 0.5),
                     "ratio_p10": percentile(ratios, 0.1), "ratio_median": percentile(ratios, 0.5),
                     "jain_median": percentile(jains, 0.5),
                     "jain_min": min(jains) if jains else None,
@@ -278,6 +307,15 @@ def render(summary, command, note="", reading=""):
     if load:
         busy.append("load average (1 min, the benchmark's own threads included) %.1f–%.1f, "
                     "median %.1f" % (load["min"], load["max"], load["median"]))
+    cpu_even = summary.get("cpu_evenness")
+    if cpu_even:
+        busy.append("the CPUs' speeds just before each window (a thread pinned to each CPU, all "
+                    "at once%s), slowest ÷ fastest: median %.2f, min %.2f; below %g in %d of "
+                    "%d windows probed%s" % (
+                        ", for %d ms" % cpu_even["probe_ms"] if cpu_even["probe_ms"] else "",
+                        cpu_even["median"], cpu_even["min"], EVEN_FROM, cpu_even["uneven"],
+                        cpu_even["windows"],
+                        " (%d not)" % cpu_even["unprobed"] if cpu_even["unprobed"] else ""))
     if note:
         busy.append(note)
     if busy:
@@ -351,8 +389,13 @@ def render(summary, command, note="", reading=""):
             cpu_jains = tuple(entry["locks"][lock][key] for key in
                               ("jain_cpu_time_median", "jain_per_cpu_median")
                               for lock in ("polylock", PEER))
+            evens = (ours["even_windows"], entry["locks"][PEER]["even_windows"])
+            even_note = "" if not ours["even_windows"] or not evens[1] else (
+                "; in the windows that began with the CPUs even (%d and %d of %d) Jain %.3f vs "
+                "%.3f" % (evens + (entry["rounds"], ours["jain_even_median"],
+                                   entry["locks"][PEER]["jain_even_median"])))
             lines.append("- %d threads, %d ns inside, %s (%d rounds): p10 %.2f, median %.2f, "
-                         "Jain %.3f vs %.3f%s — %s%s%s" % (
+                         "Jain %.3f vs %.3f%s — %s%s%s%s" % (
                              shape["threads"], shape["inside_ns"],
                              "all rounds" if phase == "all" else phase + " phase", entry["rounds"],
                              ours["ratio_p10"], ours["ratio_median"], ours["jain_median"],
@@ -363,7 +406,8 @@ def render(summary, command, note="", reading=""):
                              "met" if not missed else "**missed** (" + ", ".join(missed) + ")",
                              "" if goal["enough_rounds"] else ", too few rounds to judge",
                              "" if not control else "; control p10 %.2f, median %.2f" % (
-                                 control["ratio_p10"], control["ratio_median"])))
+                                 control["ratio_p10"], control["ratio_median"]),
+                             even_note))
     lines.append("")
     if reading:
         lines += ["Reading: " + reading, ""]
@@ -406,10 +450,16 @@ def section(runs_lines, summary=""):
         "given too: of the CPU time, how evenly the scheduler split the CPUs among the "
         "threads (which a lock's waiting, sleeping or spinning or yielding, shapes); per "
         "CPU-second, how evenly that time turned into acquisitions (near 1 whenever waiting "
-        "costs every thread alike, so not the lock's fairness on its own). CPUs used: "
-        "std::mutex's windows' "
+        "costs every thread alike, so not the lock's fairness on its own). Where the run "
+        "probed the CPUs' speeds just before each window (runs from 2026-11-30 22:40 UTC on), "
+        "Jain's index is also given over the windows that began with the CPUs even (the "
+        "slowest at %g× the fastest's speed or more), in the goal lines: a virtual machine's "
+        "CPU may run for minutes at a fraction of another's, unbeknown to the guest's "
+        "scheduler, and the threads on it then get fewer acquisitions under any lock but a "
+        "strictly fair one. "
+        "CPUs used: std::mutex's windows' "
         "process CPU time ÷ wall time, median. Per-round data: the run's JSON "
-        "(`build/bench/rounds.json`).",
+        "(`build/bench/rounds.json`)." % EVEN_FROM,
         "",
     ]
     if summary:

@@ -128,6 +128,43 @@ class PerCpuTest(unittest.TestCase):
         self.assertTrue(any("(of CPU time 1.000 vs 1.000, per CPU-second 1.000 vs 1.000)" in line
                             for line in table))
 
+    def test_windows_that_began_with_the_cpus_uneven_are_told_apart(self):
+        data = run(1, 4, steady(4000))
+        plain = rounds_report.render(rounds_report.compute(data), "cmd")
+        self.assertFalse(any("CPUs even" in line or "speeds" in line for line in plain))
+        # Rounds 0 and 1 began with one CPU at 0.4x the other's, and in them
+        # polylock's threads split 3:1; rounds 2 and 3 even, split 1:1.
+        for sample in data["samples"]:
+            uneven = sample["round"] < 2
+            sample["cpu_speeds"] = [1.0, 0.4] if uneven else [1.0, 0.98]
+            if sample["lock"] == "polylock" and uneven:
+                sample["counts"] = [1500, 500, 1500, 500]
+        summary = rounds_report.compute(data)
+        self.assertEqual(summary["cpu_evenness"]["uneven"], 6)  # 2 rounds x 3 locks
+        self.assertAlmostEqual(summary["cpu_evenness"]["min"], 0.4)
+        ours = summary["shapes"][0]["phases"]["all"]["locks"]["polylock"]
+        self.assertEqual(ours["even_windows"], 2)
+        self.assertAlmostEqual(ours["jain_even_median"], 1.0)
+        self.assertLess(ours["jain_median"], 1.0)
+        lines = rounds_report.render(summary, "cmd")
+        self.assertTrue(any("below 0.7 in 6 of 12 windows probed;" in line or
+                            "below 0.7 in 6 of 12 windows probed." in line for line in lines))
+        self.assertTrue(any("in the windows that began with the CPUs even (2 and 2 of 4) "
+                            "Jain 1.000 vs 1.000" in line for line in lines))
+
+    def test_windows_not_probed_are_neither_even_nor_uneven(self):
+        data = run(1, 2, steady(4000))
+        data["samples"][0]["cpu_speeds"] = [1.0, 1.0]  # polylock, round 0
+        data["samples"][1]["cpu_speeds"] = [0.0, 0.0]  # a probe that told nothing
+        summary = rounds_report.compute(data)
+        self.assertEqual(summary["cpu_evenness"]["windows"], 1)
+        self.assertEqual(summary["cpu_evenness"]["unprobed"], 5)
+        locks = summary["shapes"][0]["phases"]["all"]["locks"]
+        self.assertEqual(locks["polylock"]["even_windows"], 1)
+        self.assertEqual(locks["std_mutex"]["even_windows"], 0)
+        self.assertFalse(any("CPUs even" in line
+                             for line in rounds_report.render(summary, "cmd")))
+
 
 if __name__ == "__main__":
     unittest.main()
