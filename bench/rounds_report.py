@@ -451,7 +451,7 @@ def section(runs_lines, summary=""):
         "threads (which a lock's waiting, sleeping or spinning or yielding, shapes); per "
         "CPU-second, how evenly that time turned into acquisitions (near 1 whenever waiting "
         "costs every thread alike, so not the lock's fairness on its own). Where the run "
-        "probed the CPUs' speeds just before each window (runs from 2026-11-30 22:40 UTC on), "
+        "probed the CPUs' speeds just before each window (runs from 2026-11-30 22:50 UTC on), "
         "Jain's index is also given over the windows that began with the CPUs even (the "
         "slowest at %g× the fastest's speed or more), in the goal lines: a virtual machine's "
         "CPU may run for minutes at a fraction of another's, unbeknown to the guest's "
