@@ -137,7 +137,8 @@ constexpr std::uint32_t quiet_limit = 64;
 // nothing outside the lock and 50 ns inside at 4 threads, Jain's index was
 // 0.958 (10th percentile 0.842) and the throughput 1.39x std::mutex; with
 // 1 ms, 0.973 (0.900) and 1.55x, in the same rounds. With 200 ns outside
-// the two were within 0.004 of each other at 4 and 8 threads.
+// neither was the fairer: in three official runs of each, each fell a little
+// below std::mutex's Jain in some rows (docs/benchmarks.md).
 constexpr std::int64_t stale_wake_ns = fair_after_ns;
 
 // Outside a busy stretch (a thread whose previous failed spin was longer ago
@@ -363,9 +364,8 @@ bool in_busy_stretch(std::int64_t) noexcept { return true; }
 // wants the CPU it returns at once, a poll a system call long. A thread
 // that parks instead leaves its CPU idle while the lock is passed among the
 // others, and comes back only through a wake and an idle CPU's wake-up (tens
-// of us on a virtual machine); glibc's waiters
-// rarely get that far (their futex wait returns at once while the word keeps
-// changing). WebKit's Lock and Rust's parking_lot yield in their spins too.
+// of us on a virtual machine); glibc's waiters rarely get that far (their
+// futex wait returns at once while the word keeps changing). WebKit's Lock and Rust's parking_lot yield in their spins too.
 // Measured on 2 CPUs at 4 and 8 threads (issue 16; docs/benchmarks.md):
 // without the yield polylock ran at 0.6-0.9x std::mutex with nothing or
 // 200 ns outside the lock, with it at 1.0-1.7x. One yield, not more: every
