@@ -121,12 +121,14 @@ void work_for(std::int64_t ns) {
 // virtual machine one CPU may run for seconds to minutes at a fraction of
 // another's speed, the host giving its time to someone else, and the guest
 // is not told (no steal time): the scheduler splits CPU time evenly among
-// threads that then get unequal work done, and every lock but a strictly
-// fair one gives the threads on the slow CPU fewer acquisitions (on the
-// 2-CPU VM of docs/benchmarks.md one CPU ran at 0.35-0.40x the other's for
-// minutes at a time, 2026-11-30). The report tells such windows apart. Empty
-// where threads cannot be pinned, `probe_ms` is 0, or a probe thread ran for
-// less than a quarter of the probe (too little to tell its CPU's speed).
+// threads that then get unequal work done, and a lock that is not strictly
+// fair may split its acquisitions unevenly between the two CPUs' threads,
+// either way (on the 2-CPU VM of docs/benchmarks.md one CPU ran at
+// 0.35-0.40x the other's for minutes at a time, 2026-11-30; per CPU-second
+// std::mutex then favoured the slow CPU's threads, polylock the fast CPU's).
+// The report tells such windows apart. Empty where threads cannot be
+// pinned, `probe_ms` is 0, or a probe thread ran for less than a quarter of
+// the probe (too little to tell its CPU's speed).
 std::vector<double> cpu_speeds(int probe_ms, double work_1000_ns) {
   std::vector<double> speeds;
   if (probe_ms <= 0) return speeds;

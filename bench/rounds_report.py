@@ -455,8 +455,8 @@ def section(runs_lines, summary=""):
         "Jain's index is also given over the windows that began with the CPUs even (the "
         "slowest at %g× the fastest's speed or more), in the goal lines: a virtual machine's "
         "CPU may run for minutes at a fraction of another's, unbeknown to the guest's "
-        "scheduler, and the threads on it then get fewer acquisitions under any lock but a "
-        "strictly fair one. "
+        "scheduler, and a lock that is not strictly fair may then split its acquisitions "
+        "unevenly between the CPUs' threads, either way. "
         "CPUs used: std::mutex's windows' "
         "process CPU time ÷ wall time, median. Per-round data: the run's JSON "
         "(`build/bench/rounds.json`)." % EVEN_FROM,
