@@ -19,6 +19,7 @@ library only.
 import argparse
 import json
 import os
+import random
 import sys
 
 BEGIN = "<!-- rounds: begin (bench/rounds_report.py writes this section) -->"
@@ -47,6 +48,15 @@ BETWEEN_PHASES = (0.45, 0.75)
 EVEN_FROM = 0.7
 GOAL_THREADS = (4, 8)  # issue 16: median >= 1.0, p10 >= 0.9 over >= 40 rounds, each phase
 GOAL_MEDIAN, GOAL_P10, GOAL_ROUNDS = 1.0, 0.9, 40
+# "Jain's index not below std::mutex's" is judged against the noise: the
+# difference of the medians over the same rounds, with a 95% interval from
+# this many bootstrap resamples of the rounds (each round keeps its pair of
+# windows, so what the machine did in that round cancels). Where both locks
+# split the acquisitions evenly (Jain ~0.99) std::mutex's own second window,
+# the control, came out below its first in about half of the rows; a lock
+# just as fair as std::mutex would miss a plain comparison of medians as
+# often. Below means the whole interval is below zero.
+JAIN_RESAMPLES = 2000
 
 
 def percentile(values, share):
@@ -73,6 +83,24 @@ def correlation(xs, ys):
 def jain(counts):
     total, squares = sum(counts), sum(c * c for c in counts)
     return total * total / (len(counts) * squares) if squares else 0.0
+
+
+def median_difference(pairs, resamples=JAIN_RESAMPLES, seed=16):
+    """For (ours, peer) pairs, one per round: the median of ours minus the
+    median of the peer's, and the 2.5th and 97.5th percentiles of that
+    difference over `resamples` bootstrap resamples of the rounds (seeded,
+    so a report is reproducible). None for no pairs."""
+    if not pairs:
+        return None
+
+    def difference(chosen):
+        return (percentile([ours for ours, _ in chosen], 0.5) -
+                percentile([peer for _, peer in chosen], 0.5))
+
+    draw = random.Random(seed)
+    spread = sorted(difference([draw.choice(pairs) for _ in pairs]) for _ in range(resamples))
+    return {"difference": difference(pairs), "low": percentile(spread, 0.025),
+            "high": percentile(spread, 0.975)}
 
 
 def pool(runs):
@@ -238,12 +266,21 @@ def compute(data, slow_below=SLOW_BELOW):
             if threads in GOAL_THREADS:
                 ours = entry["locks"]["polylock"]
                 peer = entry["locks"][PEER]
+                differences = {
+                    lock: median_difference([(locks[lock][1], locks[PEER][1]) for locks in chosen
+                                             if lock in locks])
+                    for lock in ("polylock", CONTROL) if lock in summary["locks"]}
+                below = differences["polylock"]["high"] < 0
                 entry["goal"] = {
                     "median_met": ours["ratio_median"] >= GOAL_MEDIAN,
                     "p10_met": ours["ratio_p10"] >= GOAL_P10,
                     "enough_rounds": len(chosen) >= GOAL_ROUNDS,
-                    "jain_met": ours["jain_median"] >= 0.95 and
-                                ours["jain_median"] >= peer["jain_median"],
+                    "jain_met": ours["jain_median"] >= 0.95 and not below,
+                    # Below std::mutex's median, but by less than the noise.
+                    "jain_below_within_noise": (ours["jain_median"] < peer["jain_median"] and
+                                                not below),
+                    "jain_difference": differences["polylock"],
+                    "control_jain_difference": differences.get(CONTROL),
                 }
             phases[phase] = entry
         with_cpus = [locks[PEER] for locks in complete.values() if locks[PEER][2] is not None]
@@ -374,7 +411,10 @@ def render(summary, command, note="", reading=""):
                           percentile(rs, 0.5), min(rs), max(rs)))
     lines += ["", "Issue 16's goal for polylock at %s threads, per phase (median ≥ %.1f×, "
               "10th percentile ≥ %.1f× over ≥ %d rounds; Jain ≥ 0.95 and not below "
-              "std::mutex's):" % (
+              "std::mutex's beyond the noise: below when the 95%% interval of the difference "
+              "of the medians, the rounds resampled with their pairs of windows, is wholly "
+              "below zero; the control's difference, by the same rule, is the noise "
+              "shown):" % (
                   " and ".join(map(str, GOAL_THREADS)), GOAL_MEDIAN, GOAL_P10, GOAL_ROUNDS), ""]
     for shape in summary["shapes"]:
         for phase in ("fast", "slow", "all"):
@@ -394,8 +434,17 @@ def render(summary, command, note="", reading=""):
                 "; in the windows that began with the CPUs even (%d and %d of %d) Jain %.3f vs "
                 "%.3f" % (evens + (entry["rounds"], ours["jain_even_median"],
                                    entry["locks"][PEER]["jain_even_median"])))
+            differences = "; difference %s (95%% interval %s to %s)" % tuple(
+                "%+.3f" % goal["jain_difference"][key] for key in ("difference", "low", "high"))
+            if goal["control_jain_difference"]:
+                differences += ", the control's %s (%s to %s)" % tuple(
+                    "%+.3f" % goal["control_jain_difference"][key]
+                    for key in ("difference", "low", "high"))
+            verdict = "met" if not missed else "**missed** (" + ", ".join(missed) + ")"
+            if not missed and goal["jain_below_within_noise"]:
+                verdict += " (Jain's median below std::mutex's, within the noise)"
             lines.append("- %d threads, %d ns inside, %s (%d rounds): p10 %.2f, median %.2f, "
-                         "Jain %.3f vs %.3f%s — %s%s%s%s" % (
+                         "Jain %.3f vs %.3f%s%s — %s%s%s%s" % (
                              shape["threads"], shape["inside_ns"],
                              "all rounds" if phase == "all" else phase + " phase", entry["rounds"],
                              ours["ratio_p10"], ours["ratio_median"], ours["jain_median"],
@@ -403,7 +452,7 @@ def render(summary, command, note="", reading=""):
                              "" if None in cpu_jains else
                              " (of CPU time %.3f vs %.3f, per CPU-second %.3f vs %.3f)"
                              % cpu_jains,
-                             "met" if not missed else "**missed** (" + ", ".join(missed) + ")",
+                             differences, verdict,
                              "" if goal["enough_rounds"] else ", too few rounds to judge",
                              "" if not control else "; control p10 %.2f, median %.2f" % (
                                  control["ratio_p10"], control["ratio_median"]),

@@ -166,5 +166,64 @@ class PerCpuTest(unittest.TestCase):
                              for line in rounds_report.render(summary, "cmd")))
 
 
+def spread_counts(data, spread_of):
+    """Sets each window's counts to 1000 +- spread_of(lock, round) on two of
+    four threads: Jain's index falls as the spread grows."""
+    for sample in data["samples"]:
+        spread = spread_of(sample["lock"], sample["round"])
+        sample["counts"] = [1000 + spread, 1000 - spread, 1000, 1000]
+
+
+class JainAgainstTheNoiseTest(unittest.TestCase):
+    # Rounds in which the machine set every lock's spread alike, and a little
+    # noise of each window's own (a fixed pseudo-random pattern).
+    MACHINE = [60, 250, 20, 120, 310, 40, 90, 180, 10, 220, 70, 140, 30, 260, 100, 50,
+               200, 0, 160, 80]
+    OWN = [7, -11, 3, 13, -5, 9, -2, -13, 11, 1, -7, 5, 12, -3, -9, 6, -12, 2, 8, -6]
+
+    def verdict(self, spread_of):
+        data = run(1, len(self.MACHINE), steady(4000), threads=(4,))
+        spread_counts(data, spread_of)
+        summary = rounds_report.compute(data)
+        return summary["shapes"][0]["phases"]["all"]["goal"], rounds_report.render(summary, "cmd")
+
+    def test_a_median_below_by_less_than_the_noise_is_not_below(self):
+        # polylock's windows as noisy as std::mutex's, the noise the other way
+        # round: its median comes out a little below, within the interval.
+        def spread_of(lock, r):
+            own = self.OWN[r] if lock == "std_mutex" else -self.OWN[r]
+            return self.MACHINE[r] + own + (3 if lock == "polylock" else 0)
+        goal, lines = self.verdict(spread_of)
+        self.assertLess(goal["jain_difference"]["difference"], 0)
+        self.assertLessEqual(goal["jain_difference"]["low"], goal["jain_difference"]["difference"])
+        self.assertGreaterEqual(goal["jain_difference"]["high"], 0)
+        self.assertTrue(goal["jain_met"])
+        self.assertTrue(goal["jain_below_within_noise"])
+        self.assertTrue(any("— met (Jain's median below std::mutex's, within the noise)" in line
+                            for line in lines))
+
+    def test_a_lock_below_in_every_round_is_below(self):
+        goal, lines = self.verdict(
+            lambda lock, r: self.MACHINE[r] + (60 if lock == "polylock" else 0))
+        self.assertLess(goal["jain_difference"]["high"], 0)
+        self.assertFalse(goal["jain_met"])
+        self.assertFalse(goal["jain_below_within_noise"])
+        self.assertTrue(any("— **missed** (Jain)" in line for line in lines))
+
+    def test_the_control_is_judged_by_the_same_rule(self):
+        goal, _ = self.verdict(lambda lock, r: self.MACHINE[r] +
+                               (self.OWN[r] if lock == "std_mutex_control" else 0))
+        control = goal["control_jain_difference"]
+        self.assertLess(control["low"], 0)
+        self.assertGreater(control["high"], 0)
+        self.assertEqual(goal["jain_difference"], {"difference": 0, "low": 0, "high": 0})
+
+    def test_the_interval_is_reproducible(self):
+        pairs = [(0.9 + i / 100, 0.95) for i in range(10)]
+        self.assertEqual(rounds_report.median_difference(pairs),
+                         rounds_report.median_difference(pairs))
+        self.assertIsNone(rounds_report.median_difference([]))
+
+
 if __name__ == "__main__":
     unittest.main()
