@@ -55,7 +55,8 @@ GOAL_MEDIAN, GOAL_P10, GOAL_ROUNDS = 1.0, 0.9, 40
 # split the acquisitions evenly (Jain ~0.99) std::mutex's own second window,
 # the control, came out below its first in about half of the rows; a lock
 # just as fair as std::mutex would miss a plain comparison of medians as
-# often. Below means the whole interval is below zero.
+# often. Below means the whole interval is below zero, and the difference
+# itself.
 JAIN_RESAMPLES = 2000
 
 

@@ -5,6 +5,7 @@ Run by CTest (bench.rounds_report.unit) or directly: python3 test_rounds_report.
 Python 3 standard library only, as the script it tests.
 """
 import os
+import random
 import sys
 import unittest
 
@@ -219,7 +220,7 @@ class JainAgainstTheNoiseTest(unittest.TestCase):
         self.assertEqual(goal["jain_difference"], {"difference": 0, "low": 0, "high": 0})
 
     def test_the_interval_is_reproducible(self):
-        draw = __import__("random").Random(7)
+        draw = random.Random(7)
         pairs = [(draw.uniform(0.90, 1.0), draw.uniform(0.90, 1.0)) for _ in range(40)]
         first = rounds_report.median_difference(pairs)
         self.assertEqual(first, rounds_report.median_difference(pairs))
