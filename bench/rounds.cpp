@@ -3,7 +3,7 @@
 // Usage: polylock_rounds [--rounds=40] [--window_ms=300] [--warmup_ms=50]
 //                        [--probe_ms=20] [--threads=2,4,8,16] [--inside_ns=0,50,1000]
 //                        [--outside_ns=200] [--seed=N] [--control]
-//                        [--out=rounds.json]
+//                        [--variant=libpolylock.so] [--out=rounds.json]
 //
 // A shared or virtual machine has phases: for seconds to minutes moving a
 // cache line between cores is cheap, then it is not, and std::mutex's own
@@ -18,8 +18,16 @@
 // run sees. The program only measures; bench/rounds_report.py tells the
 // phases apart and computes the distributions and Jain's index.
 //
+// --variant=PATH runs a second build of libpolylock.so (another core, say)
+// as one more lock in every round, "polylock_variant": a change to the
+// lock is then judged against the build it changes, std::mutex and the
+// control in the same rounds, not in a run an hour away (Linux: the build
+// is loaded with dlmopen into a namespace of its own, so that its parking
+// lot and symbols do not meet the linked build's).
+//
 // Output: JSON with one sample per (round, shape, lock) holding each
-// thread's acquisition count and CPU time, the process's CPU time in the
+// thread's acquisition count, CPU time and sleeps (voluntary context
+// switches), the process's CPU time in the
 // window and each CPU's speed just before it (cpu_speeds()), and
 // per round how busy the rest of the machine was (other processes disturb
 // the numbers; the report says how much), and what 1000 ns of the work
@@ -40,8 +48,10 @@
 #include <vector>
 
 #if defined(__linux__)
+#include <dlfcn.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/resource.h>
 #endif
 
 #include "peers.hpp"
@@ -60,6 +70,7 @@ struct Options {
   std::uint32_t seed = 0;         // 0: drawn at start, and recorded
   std::string out = "rounds.json";
   bool control = false;  // also run std::mutex a second time, as a control
+  std::string variant;   // a second libpolylock.so to run as one more lock, or empty
 };
 
 struct Shape {
@@ -75,6 +86,13 @@ struct Window {
   // cannot say: a thread's acquisitions per CPU-second tell the lock's
   // fairness apart from the scheduler's split of the CPUs among the threads.
   std::vector<double> thread_cpu_seconds;
+  // Each thread's voluntary context switches in the window (it slept: on a
+  // futex, say), or empty where the platform cannot say. A lock whose
+  // waiters sleep at every collision (glibc's) has its threads switched out
+  // many times a time slice; one whose waiters spin has them run to the end
+  // of their slices, and on a kernel that switches at the tick (4 ms at
+  // HZ=250) a short window splits the CPUs among them more coarsely.
+  std::vector<long> thread_sleeps;
   bool exclusive = true;              // no two threads held the lock at once
 };
 
@@ -101,6 +119,16 @@ double work_scale = 1.0;
 
 // The calling thread's CPU time (s), or -1 where the platform has no clock
 // for it.
+// The calling thread's voluntary context switches so far, or -1 where the
+// platform cannot say.
+long thread_sleeps_now() {
+#if defined(RUSAGE_THREAD)
+  rusage usage{};
+  if (getrusage(RUSAGE_THREAD, &usage) == 0) return usage.ru_nvcsw;
+#endif
+  return -1;
+}
+
 double thread_cpu_now() {
 #if defined(CLOCK_THREAD_CPUTIME_ID)
   timespec now{};
@@ -200,6 +228,7 @@ Window hammer(Shape shape, std::int64_t outside_ns, int window_ms, int warmup_ms
   Count guarded;  // only touched under the lock: checks mutual exclusion
   std::vector<Count> slots(shape.threads), all(shape.threads);
   std::vector<double> cpu(shape.threads, -1);
+  std::vector<long> sleeps(shape.threads, -1);
   std::atomic<int> ready{0};
   std::atomic<bool> go{false};
   enum Phase : int { warming_up, counting, stopping };
@@ -211,6 +240,7 @@ Window hammer(Shape shape, std::int64_t outside_ns, int window_ms, int warmup_ms
       ready.fetch_add(1);
       while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
       double cpu_start = thread_cpu_now();
+      long sleeps_start = thread_sleeps_now();
       std::uint64_t mine = 0, before = 0;
       // One load and one compare per iteration, as a plain stop flag costs.
       for (int seen = first_phase;;) {
@@ -219,6 +249,7 @@ Window hammer(Shape shape, std::int64_t outside_ns, int window_ms, int warmup_ms
           if (seen == warming_up) {  // counting from here (at stopping: nothing counted)
             before = mine;
             cpu_start = thread_cpu_now();
+            sleeps_start = thread_sleeps_now();
           }
           if (now == stopping) break;
           seen = now;
@@ -233,6 +264,7 @@ Window hammer(Shape shape, std::int64_t outside_ns, int window_ms, int warmup_ms
       slots[t].value = mine - before;
       all[t].value = mine;
       if (cpu_start >= 0) cpu[t] = thread_cpu_now() - cpu_start;
+      if (sleeps_start >= 0) sleeps[t] = thread_sleeps_now() - sleeps_start;
     });
   }
   while (ready.load() < shape.threads) std::this_thread::yield();
@@ -258,6 +290,8 @@ Window hammer(Shape shape, std::int64_t outside_ns, int window_ms, int warmup_ms
   window.exclusive = total == guarded.value;
   if (std::all_of(cpu.begin(), cpu.end(), [](double seconds) { return seconds >= 0; }))
     window.thread_cpu_seconds = cpu;
+  if (std::all_of(sleeps.begin(), sleeps.end(), [](long count) { return count >= 0; }))
+    window.thread_sleeps = sleeps;
   return window;
 }
 
@@ -272,13 +306,61 @@ struct StdMutexControl : bench::StdMutex {
   static constexpr const char* name = "std_mutex_control";
 };
 
+// The C ABI of the build given with --variant, looked up once in main.
+struct VariantAbi {
+  lock_t* (*make)() = nullptr;
+  void (*free)(lock_t*) = nullptr;
+  int (*acquire)(lock_t*, int64_t) = nullptr;
+  int (*release)(lock_t*) = nullptr;
+};
+VariantAbi variant_abi;
+
+// The --variant build, behind the same face as bench::PolylockLock.
+struct PolylockVariant {
+  static constexpr const char* name = "polylock_variant";
+  PolylockVariant() : handle(variant_abi.make()) {}
+  ~PolylockVariant() { variant_abi.free(handle); }
+  PolylockVariant(const PolylockVariant&) = delete;
+  PolylockVariant& operator=(const PolylockVariant&) = delete;
+  void lock() { variant_abi.acquire(handle, LOCK_WAIT_FOREVER); }
+  void unlock() { variant_abi.release(handle); }
+  lock_t* handle;
+};
+
+// Loads `path` into a link-map namespace of its own (two copies of one
+// soname in the default namespace would be one library) and looks up its C
+// ABI. Prints why and returns false when it cannot.
+bool load_variant(const std::string& path) {
+#if defined(__linux__) && defined(LM_ID_NEWLM)
+  void* library = dlmopen(LM_ID_NEWLM, path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!library) {
+    std::fprintf(stderr, "polylock_rounds: --variant: %s\n", dlerror());
+    return false;
+  }
+  auto find = [&](const char* symbol) {
+    void* found = dlsym(library, symbol);
+    if (!found) std::fprintf(stderr, "polylock_rounds: --variant: %s lacks %s\n", path.c_str(), symbol);
+    return found;
+  };
+  variant_abi.make = reinterpret_cast<lock_t* (*)()>(find("lock_new"));
+  variant_abi.free = reinterpret_cast<void (*)(lock_t*)>(find("lock_free"));
+  variant_abi.acquire = reinterpret_cast<int (*)(lock_t*, int64_t)>(find("lock_acquire"));
+  variant_abi.release = reinterpret_cast<int (*)(lock_t*)>(find("lock_release"));
+  return variant_abi.make && variant_abi.free && variant_abi.acquire && variant_abi.release;
+#else
+  std::fprintf(stderr, "polylock_rounds: --variant=%s: needs dlmopen (Linux)\n", path.c_str());
+  return false;
+#endif
+}
+
 const Contender contenders[] = {
     {bench::PolylockLock::name, hammer<bench::PolylockLock>},
     {bench::StdMutex::name, hammer<bench::StdMutex>},
     {bench::AdaptivePthreadMutex::name, hammer<bench::AdaptivePthreadMutex>},
     {bench::FutexSemaphore::name, hammer<bench::FutexSemaphore>},
-    {StdMutexControl::name, hammer<StdMutexControl>},
 };
+const Contender control_contender{StdMutexControl::name, hammer<StdMutexControl>};
+const Contender variant_contender{PolylockVariant::name, hammer<PolylockVariant>};
 
 struct Load {
   double one_minute = -1;    // the 1-minute load average: ours included, over the last windows
@@ -339,6 +421,8 @@ bool parse(int argc, char** argv, Options& options) {
       options.seed = static_cast<std::uint32_t>(std::strtoul(seed, nullptr, 10));
     } else if (const char* out = flag_value(arg, "--out")) {
       options.out = out;
+    } else if (const char* variant = flag_value(arg, "--variant")) {
+      options.variant = variant;
     } else if (std::strcmp(arg, "--control") == 0) {
       options.control = true;
     } else {
@@ -360,6 +444,24 @@ std::string utc_now() {
   return text;
 }
 
+// `text` as a JSON string: quotes, backslashes and control characters escaped.
+std::string json_string(const std::string& text) {
+  std::string quoted = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      quoted += '\\';
+      quoted += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+      quoted += escaped;
+    } else {
+      quoted += c;
+    }
+  }
+  return quoted + "\"";
+}
+
 template <class Number>
 std::string json_list(const std::vector<Number>& numbers) {
   std::string text = "[";
@@ -377,13 +479,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: %s [--rounds=N] [--window_ms=N] [--warmup_ms=N] [--probe_ms=N] "
                  "[--threads=2,4,8,16] [--inside_ns=0,50,1000] [--outside_ns=N] [--seed=N] "
-                 "[--control] [--out=PATH]\n",
+                 "[--control] [--variant=LIBPOLYLOCK] [--out=PATH]\n",
                  argv[0]);
     return 2;
   }
   // glibc and libstdc++ skip atomic instructions in a process that has never
   // had a second thread (see bench/main.cpp).
   std::thread([] {}).join();
+  if (!options.variant.empty() && !load_variant(options.variant)) return 2;
   bench::calibrate_work();
   const double uncorrected_ns = work_cost_ns(1000);
   work_scale = 1000 / uncorrected_ns;
@@ -398,7 +501,11 @@ int main(int argc, char** argv) {
   for (std::int64_t inside : options.inside_ns) {
     for (int threads : options.threads) shapes.push_back({threads, inside});
   }
-  const std::size_t lock_count = sizeof contenders / sizeof contenders[0] - !options.control;
+  std::vector<const Contender*> locks;
+  for (const Contender& contender : contenders) locks.push_back(&contender);
+  if (options.control) locks.push_back(&control_contender);
+  if (!options.variant.empty()) locks.push_back(&variant_contender);
+  const std::size_t lock_count = locks.size();
   std::fprintf(stderr,
                "polylock_rounds: %d rounds of %zu shapes x %zu locks x %d ms (after %d ms of "
                "warm-up and a %d ms probe of the CPUs' speeds each), about %.0f s\n",
@@ -426,8 +533,7 @@ int main(int argc, char** argv) {
                  round + 1, options.rounds, since_start(), load.one_minute, load.others_runnable);
     std::shuffle(shapes.begin(), shapes.end(), random);
     for (const Shape& shape : shapes) {
-      std::vector<const Contender*> order;
-      for (std::size_t i = 0; i < lock_count; ++i) order.push_back(&contenders[i]);
+      std::vector<const Contender*> order = locks;
       std::shuffle(order.begin(), order.end(), random);
       for (const Contender* contender : order) {
         const std::vector<double> speeds = cpu_speeds(options.probe_ms, work_1000_ns);
@@ -449,6 +555,9 @@ int main(int argc, char** argv) {
             (window.thread_cpu_seconds.empty()
                  ? ""
                  : ",\"thread_cpu_seconds\":" + json_list(window.thread_cpu_seconds)) +
+            (window.thread_sleeps.empty()
+                 ? ""
+                 : ",\"thread_sleeps\":" + json_list(window.thread_sleeps)) +
             (speeds.empty() ? "" : ",\"cpu_speeds\":" + json_list(speeds)) + "}";
       }
     }
@@ -462,6 +571,7 @@ int main(int argc, char** argv) {
       << ", \"threads\": " << json_list(options.threads)
       << ", \"inside_ns\": " << json_list(options.inside_ns)
       << ", \"outside_ns\": " << options.outside_ns << ", \"seed\": " << options.seed
+      << (options.variant.empty() ? "" : ", \"variant\": " + json_string(options.variant))
       << ", \"work_1000_ns\": " << work_1000_ns << ", \"work_scale\": " << work_scale
       << ", \"seconds\": " << since_start() << "},\n \"rounds\": [\n  " << rounds
       << "\n ],\n \"samples\": [\n  " << samples << "\n ]\n}\n";

@@ -26,9 +26,10 @@ BEGIN = "<!-- rounds: begin (bench/rounds_report.py writes this section) -->"
 END = "<!-- rounds: end -->"
 PEER = "std_mutex"
 CONTROL = "std_mutex_control"
-LOCKS = ["polylock", PEER, "pthread_adaptive", "raw_futex", CONTROL]
-TITLES = {"polylock": "polylock (C ABI)", PEER: "std::mutex",
-          "pthread_adaptive": "pthread adaptive", "raw_futex": "raw futex",
+VARIANT = "polylock_variant"  # polylock_rounds --variant: a second libpolylock build
+LOCKS = ["polylock", VARIANT, PEER, "pthread_adaptive", "raw_futex", CONTROL]
+TITLES = {"polylock": "polylock (C ABI)", VARIANT: "polylock variant (--variant)",
+          PEER: "std::mutex", "pthread_adaptive": "pthread adaptive", "raw_futex": "raw futex",
           CONTROL: "std::mutex again (control)"}
 # A round is in the machine's slow phase when std::mutex ran below this share
 # of its 90th-percentile round in the same shape. Issue 16 saw the phases at
@@ -104,6 +105,13 @@ def median_difference(pairs, resamples=JAIN_RESAMPLES, seed=16):
             "high": percentile(spread, 0.975)}
 
 
+def is_below(difference):
+    """Whether a median_difference says below std::mutex's beyond the noise:
+    its 95% interval wholly below zero, and the difference itself (a
+    percentile interval of a few distinct values may miss it)."""
+    return difference["high"] < 0 and difference["difference"] < 0
+
+
 def pool(runs):
     """Several polylock_rounds runs (same build, machine and settings) as one:
     their rounds numbered on from run to run, so that a phase that came in a
@@ -118,7 +126,8 @@ def pool(runs):
                 "warmup_ms": context.get("warmup_ms", 0), "cpus": context["cpus"],
                 "threads": sorted(context["threads"]),
                 "inside_ns": sorted(context["inside_ns"]),
-                "locks": sorted({sample["lock"] for sample in data["samples"]})}
+                "locks": sorted({sample["lock"] for sample in data["samples"]}),
+                "variant": context.get("variant")}
     first = settings(runs[0])
     for data in runs[1:]:
         theirs = settings(data)
@@ -165,6 +174,15 @@ def cpu_jains(sample):
     return jain(seconds), jain([count / cpu for count, cpu in zip(sample["counts"], seconds)])
 
 
+def sleeps_per_second(sample):
+    """The threads' sleeps (voluntary context switches) per thread per second
+    of the window, or None where the run did not record them."""
+    sleeps = sample.get("thread_sleeps")
+    if not sleeps or len(sleeps) != len(sample["counts"]) or sample["seconds"] <= 0:
+        return None
+    return sum(sleeps) / len(sleeps) / sample["seconds"]
+
+
 def evenness(sample):
     """The slowest CPU's speed over the fastest's, probed just before the
     sample's window, or None where the run did not probe."""
@@ -178,14 +196,16 @@ def compute(data, slow_below=SLOW_BELOW):
     """The summary of one polylock_rounds run: per shape, per phase, per lock."""
     # (threads, inside_ns) -> round -> lock -> (acquisitions/s, jain, CPUs used,
     #     jain of the threads' CPU time, jain of acquisitions per CPU-second,
-    #     the CPUs' evenness just before the window or None)
+    #     the CPUs' evenness just before the window or None, sleeps per thread
+    #     per second or None)
     cells = {}
     for sample in data["samples"]:
         shape = (sample["threads"], sample["inside_ns"])
         rate = sum(sample["counts"]) / sample["seconds"]
         cpus = sample["cpu_seconds"] / sample["seconds"] if "cpu_seconds" in sample else None
         cells.setdefault(shape, {}).setdefault(sample["round"], {})[sample["lock"]] = (
-            rate, jain(sample["counts"]), cpus) + cpu_jains(sample) + (evenness(sample),)
+            rate, jain(sample["counts"]), cpus) + cpu_jains(sample) + (
+                evenness(sample), sleeps_per_second(sample))
 
     def spread(key):
         values = [r[key] for r in data.get("rounds", []) if r.get(key, -1) >= 0]
@@ -255,6 +275,9 @@ def compute(data, slow_below=SLOW_BELOW):
                 # (a window not probed is neither even nor uneven).
                 even = [cell[1] for cell in present
                         if cell[5] is not None and cell[5] >= EVEN_FROM]
+                sleeps = [cell[6] for cell in present]
+                if None in sleeps:
+                    sleeps = []
                 entry["locks"][lock] = {
                     "even_windows": len(even),
                     "jain_even_median": percentile(even, 0.5),
@@ -263,18 +286,19 @@ def compute(data, slow_below=SLOW_BELOW):
                     "jain_min": min(jains) if jains else None,
                     "jain_cpu_time_median": percentile(cpu_split, 0.5),
                     "jain_per_cpu_median": percentile(per_cpu, 0.5),
+                    "sleeps_per_second_median": percentile(sleeps, 0.5),
                 }
             if threads in GOAL_THREADS:
                 ours = entry["locks"]["polylock"]
                 peer = entry["locks"][PEER]
+                # Every lock's, by the same rule: whether std::mutex's own
+                # algorithm (raw futex) or the variant clears the bar tells
+                # what the bar measures.
                 differences = {
                     lock: median_difference([(locks[lock][1], locks[PEER][1]) for locks in chosen
                                              if lock in locks])
-                    for lock in ("polylock", CONTROL) if lock in summary["locks"]}
-                # The interval wholly below zero, and the difference itself
-                # (a percentile interval of a few distinct values may miss it).
-                below = (differences["polylock"]["high"] < 0 and
-                         differences["polylock"]["difference"] < 0)
+                    for lock in summary["locks"] if lock != PEER}
+                below = is_below(differences["polylock"])
                 entry["goal"] = {
                     "median_met": ours["ratio_median"] >= GOAL_MEDIAN,
                     "p10_met": ours["ratio_p10"] >= GOAL_P10,
@@ -285,6 +309,7 @@ def compute(data, slow_below=SLOW_BELOW):
                                                 not below),
                     "jain_difference": differences["polylock"],
                     "control_jain_difference": differences.get(CONTROL),
+                    "jain_differences": differences,
                 }
             phases[phase] = entry
         with_cpus = [locks[PEER] for locks in complete.values() if locks[PEER][2] is not None]
@@ -324,6 +349,9 @@ def render(summary, command, note="", reading=""):
             context["seconds"], command),
         "",
     ]
+    if context.get("variant"):
+        lines[-2] += (" %s: the build of libpolylock at `%s`, loaded beside the linked one "
+                      "and run in the same rounds." % (TITLES[VARIANT], context["variant"]))
     if runs > 1:
         lines[-2] += (" The runs' rounds are taken as one run's: each round's phase is told "
                       "against the 90th-percentile round of all of them.")
@@ -444,6 +472,19 @@ def render(summary, command, note="", reading=""):
                 differences += ", the control's %s (%s to %s)" % tuple(
                     "%+.3f" % goal["control_jain_difference"][key]
                     for key in ("difference", "low", "high"))
+            others = [(lock, difference) for lock, difference in goal["jain_differences"].items()
+                      if lock not in ("polylock", CONTROL) and difference]
+            if others:
+                differences += "; the other locks' by the same rule: " + ", ".join(
+                    "%s %+.3f (%+.3f to %+.3f%s)" % (
+                        TITLES[lock], difference["difference"], difference["low"],
+                        difference["high"], ", below" if is_below(difference) else "")
+                    for lock, difference in others)
+            sleeps = [entry["locks"][lock]["sleeps_per_second_median"]
+                      for lock in ("polylock", PEER)]
+            if None not in sleeps:
+                differences += ("; sleeps (voluntary context switches) per thread per second, "
+                                "median, %.0f vs %.0f" % tuple(sleeps))
             verdict = "met" if not missed else "**missed** (" + ", ".join(missed) + ")"
             if not missed and goal["jain_below_within_noise"]:
                 verdict += " (Jain's median below std::mutex's, within the noise)"

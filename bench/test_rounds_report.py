@@ -167,6 +167,47 @@ class PerCpuTest(unittest.TestCase):
                              for line in rounds_report.render(summary, "cmd")))
 
 
+class SleepsTest(unittest.TestCase):
+    def test_sleeps_per_thread_per_second_where_the_run_recorded_them(self):
+        data = run(1, 4, steady(4000), threads=(4,))
+        for sample in data["samples"]:  # windows of 1 s
+            sample["thread_sleeps"] = [150, 150, 140, 160] if sample["lock"] == "std_mutex" \
+                else [40, 40, 40, 40]
+        summary = rounds_report.compute(data)
+        locks = summary["shapes"][0]["phases"]["all"]["locks"]
+        self.assertEqual(locks["std_mutex"]["sleeps_per_second_median"], 150)
+        self.assertEqual(locks["polylock"]["sleeps_per_second_median"], 40)
+        self.assertTrue(any("per thread per second, median, 40 vs 150" in line
+                            for line in rounds_report.render(summary, "cmd")))
+
+    def test_runs_without_them_show_none(self):
+        summary = rounds_report.compute(run(1, 4, steady(4000), threads=(4,)))
+        locks = summary["shapes"][0]["phases"]["all"]["locks"]
+        self.assertIsNone(locks["polylock"]["sleeps_per_second_median"])
+        self.assertFalse(any("voluntary context switches" in line
+                             for line in rounds_report.render(summary, "cmd")))
+
+
+class VariantTest(unittest.TestCase):
+    def test_the_variant_is_a_lock_of_its_own_and_the_header_names_its_build(self):
+        data = run(1, 4, steady(4000), threads=(4,),
+                   locks=("polylock", "polylock_variant", "std_mutex"))
+        data["context"]["variant"] = "/tmp/other/libpolylock.so"
+        summary = rounds_report.compute(data)
+        self.assertIn("polylock_variant", summary["locks"])
+        lines = rounds_report.render(summary, "cmd")
+        self.assertTrue(any("`/tmp/other/libpolylock.so`" in line for line in lines))
+        self.assertTrue(any("polylock variant (--variant) ÷ std::mutex" in line for line in lines))
+
+    def test_runs_with_another_variant_are_not_pooled(self):
+        first = run(1, 4, steady(4000), locks=("polylock", "polylock_variant", "std_mutex"))
+        second = run(2, 4, steady(4000), locks=("polylock", "polylock_variant", "std_mutex"))
+        first["context"]["variant"] = "/a/libpolylock.so"
+        second["context"]["variant"] = "/b/libpolylock.so"
+        with self.assertRaises(ValueError):
+            rounds_report.pool([first, second])
+
+
 def spread_counts(data, spread_of):
     """Sets each window's counts to 1000 +- spread_of(lock, round) on two of
     four threads: Jain's index falls as the spread grows."""
@@ -218,6 +259,19 @@ class JainAgainstTheNoiseTest(unittest.TestCase):
         self.assertLess(control["low"], 0)
         self.assertGreater(control["high"], 0)
         self.assertEqual(goal["jain_difference"], {"difference": 0, "low": 0, "high": 0})
+
+    def test_every_other_lock_is_judged_by_the_same_rule(self):
+        data = run(1, len(self.MACHINE), steady(4000), threads=(4,),
+                   locks=("polylock", "std_mutex", "raw_futex", "std_mutex_control"))
+        spread_counts(data, lambda lock, r: self.MACHINE[r] + (60 if lock == "raw_futex" else 0))
+        summary = rounds_report.compute(data)
+        goal = summary["shapes"][0]["phases"]["all"]["goal"]
+        self.assertTrue(rounds_report.is_below(goal["jain_differences"]["raw_futex"]))
+        self.assertFalse(rounds_report.is_below(goal["jain_differences"]["polylock"]))
+        self.assertNotIn("std_mutex", goal["jain_differences"])
+        lines = rounds_report.render(summary, "cmd")
+        self.assertTrue(any("the other locks' by the same rule: raw futex -0." in line and
+                            ", below)" in line for line in lines))
 
     def test_the_interval_is_reproducible(self):
         draw = random.Random(7)
