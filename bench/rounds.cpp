@@ -11,7 +11,7 @@
 // each lock once, or all of one lock's repetitions together, compares a lock
 // measured in one phase with a peer measured in another. Here every round
 // visits every shape (threads, work inside) in a shuffled order, and within
-// a shape runs the four locks back to back, also shuffled, each for one
+// a shape runs the locks back to back, also shuffled, each for one
 // window: a lock and std::mutex in the same round and shape are seconds
 // apart at most, so their ratio compares like with like, and the rounds of
 // one shape are spread over the whole run, so they see whatever phases the
@@ -27,13 +27,13 @@
 //
 // Output: JSON with one sample per (round, shape, lock) holding each
 // thread's acquisition count, CPU time and sleeps (voluntary context
-// switches), the process's CPU time in the
-// window and each CPU's speed just before it (cpu_speeds()), and
-// per round how busy the rest of the machine was (other processes disturb
-// the numbers; the report says how much), and what 1000 ns of the work
-// really took.
+// switches), the process's CPU time in the window and each CPU's speed just
+// before it (cpu_speeds()), and per round how busy the rest of the machine
+// was (other processes disturb the numbers; the report says how much), and
+// what 1000 ns of the work really took.
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -45,6 +45,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #if defined(__linux__)
@@ -117,10 +118,9 @@ double work_cost_ns(std::int64_t ns) {
 // what 1000 ns really takes.
 double work_scale = 1.0;
 
-// The calling thread's CPU time (s), or -1 where the platform has no clock
-// for it.
-// The calling thread's voluntary context switches so far, or -1 where the
-// platform cannot say.
+// The calling thread's voluntary context switches so far (a yield is not
+// one: the kernel counts it as involuntary), or -1 where the platform cannot
+// say.
 long thread_sleeps_now() {
 #if defined(RUSAGE_THREAD)
   rusage usage{};
@@ -129,6 +129,8 @@ long thread_sleeps_now() {
   return -1;
 }
 
+// The calling thread's CPU time (s), or -1 where the platform has no clock
+// for it.
 double thread_cpu_now() {
 #if defined(CLOCK_THREAD_CPUTIME_ID)
   timespec now{};
@@ -206,9 +208,9 @@ std::vector<double> cpu_speeds(int probe_ms, double work_1000_ns) {
 
 // `threads` threads loop acquire, inside_ns of work, release, outside_ns of
 // work, on a fresh `Lock` for warmup_ms and then window_ms, of which only the
-// window is counted (acquisitions and each thread's CPU time). The same loop
-// as bench/hammer.hpp, which is tied to Google Benchmark's State; this
-// program needs none of it. The warm-up: the threads are new in every
+// window is counted (acquisitions, each thread's CPU time and its sleeps).
+// The same loop as bench/hammer.hpp, which is tied to Google Benchmark's
+// State; this program needs none of it. The warm-up: the threads are new in every
 // window, and where the kernel first put them is not the lock's doing; with
 // none, on 2 CPUs with 200 ns outside the lock, the second thread created got
 // 1.1-1.3x its share of the CPU time under every lock (2026-11-30), which
@@ -308,10 +310,10 @@ struct StdMutexControl : bench::StdMutex {
 
 // The C ABI of the build given with --variant, looked up once in main.
 struct VariantAbi {
-  lock_t* (*make)() = nullptr;
-  void (*free)(lock_t*) = nullptr;
-  int (*acquire)(lock_t*, int64_t) = nullptr;
-  int (*release)(lock_t*) = nullptr;
+  decltype(&::lock_new) make = nullptr;
+  decltype(&::lock_free) free = nullptr;
+  decltype(&::lock_acquire) acquire = nullptr;
+  decltype(&::lock_release) release = nullptr;
 };
 VariantAbi variant_abi;
 
@@ -327,26 +329,47 @@ struct PolylockVariant {
   lock_t* handle;
 };
 
-// Loads `path` into a link-map namespace of its own (two copies of one
-// soname in the default namespace would be one library) and looks up its C
-// ABI. Prints why and returns false when it cannot.
-bool load_variant(const std::string& path) {
+// Loads the file at `path` into a link-map namespace of its own (two copies
+// of one soname in the default namespace would be one library) and looks up
+// its C ABI. `path` must name a file (a "/" in it): a bare name would be
+// looked up where the dynamic linker looks, this program's own runpath
+// first, and could load the linked build itself. On success `path` becomes
+// the file's absolute path, as the JSON records it; else prints why and
+// returns false.
+bool load_variant(std::string& path) {
 #if defined(__linux__) && defined(LM_ID_NEWLM)
+  if (path.find('/') == std::string::npos) {
+    std::fprintf(stderr, "polylock_rounds: --variant=%s: give a path (./%s for a file here)\n",
+                 path.c_str(), path.c_str());
+    return false;
+  }
+  char* resolved = realpath(path.c_str(), nullptr);
+  if (!resolved) {
+    std::fprintf(stderr, "polylock_rounds: --variant=%s: %s\n", path.c_str(),
+                 std::strerror(errno));
+    return false;
+  }
+  path = resolved;
+  std::free(resolved);
   void* library = dlmopen(LM_ID_NEWLM, path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!library) {
     std::fprintf(stderr, "polylock_rounds: --variant: %s\n", dlerror());
     return false;
   }
-  auto find = [&](const char* symbol) {
-    void* found = dlsym(library, symbol);
-    if (!found) std::fprintf(stderr, "polylock_rounds: --variant: %s lacks %s\n", path.c_str(), symbol);
-    return found;
+  bool found_all = true;
+  auto find = [&](auto& function, const char* symbol) {
+    using Function = std::remove_reference_t<decltype(function)>;
+    function = reinterpret_cast<Function>(dlsym(library, symbol));
+    if (!function) {
+      std::fprintf(stderr, "polylock_rounds: --variant: %s lacks %s\n", path.c_str(), symbol);
+      found_all = false;
+    }
   };
-  variant_abi.make = reinterpret_cast<lock_t* (*)()>(find("lock_new"));
-  variant_abi.free = reinterpret_cast<void (*)(lock_t*)>(find("lock_free"));
-  variant_abi.acquire = reinterpret_cast<int (*)(lock_t*, int64_t)>(find("lock_acquire"));
-  variant_abi.release = reinterpret_cast<int (*)(lock_t*)>(find("lock_release"));
-  return variant_abi.make && variant_abi.free && variant_abi.acquire && variant_abi.release;
+  find(variant_abi.make, "lock_new");
+  find(variant_abi.free, "lock_free");
+  find(variant_abi.acquire, "lock_acquire");
+  find(variant_abi.release, "lock_release");
+  return found_all;
 #else
   std::fprintf(stderr, "polylock_rounds: --variant=%s: needs dlmopen (Linux)\n", path.c_str());
   return false;
@@ -422,6 +445,7 @@ bool parse(int argc, char** argv, Options& options) {
     } else if (const char* out = flag_value(arg, "--out")) {
       options.out = out;
     } else if (const char* variant = flag_value(arg, "--variant")) {
+      if (*variant == '\0') return false;  // an empty path: a mistake, not "no variant"
       options.variant = variant;
     } else if (std::strcmp(arg, "--control") == 0) {
       options.control = true;
@@ -444,7 +468,8 @@ std::string utc_now() {
   return text;
 }
 
-// `text` as a JSON string: quotes, backslashes and control characters escaped.
+// `text` as a JSON string: quotes, backslashes and control characters
+// escaped; other bytes as they are (a path in UTF-8 stays valid JSON).
 std::string json_string(const std::string& text) {
   std::string quoted = "\"";
   for (const char c : text) {

@@ -118,8 +118,9 @@ def pool(runs):
     few rounds of each run adds up to enough rounds to judge (issue 16: a run
     may see one phase only). Give the runs oldest first. Raises ValueError
     for runs that are not one population: different work outside the lock,
-    windows, warm-ups, CPU counts, shapes (threads, work inside) or locks (a run
-    without the control would lose every round to one with it)."""
+    windows, warm-ups, CPU counts, shapes (threads, work inside), locks (a run
+    without the control would lose every round to one with it) or variant
+    builds (--variant)."""
     def settings(data):
         context = data["context"]
         return {"outside_ns": context["outside_ns"], "window_ms": context["window_ms"],
@@ -394,14 +395,20 @@ def render(summary, command, note="", reading=""):
     per_cpu = any(lock["jain_per_cpu_median"] is not None
                   for shape in summary["shapes"] for entry in shape["phases"].values()
                   for lock in entry["locks"].values())
+    # Runs that recorded each thread's sleeps (from 2026-12-01) get them too.
+    sleeps = any(lock["sleeps_per_second_median"] is not None
+                 for shape in summary["shapes"] for entry in shape["phases"].values()
+                 for lock in entry["locks"].values())
     lines += [
         "| threads | inside | phase | rounds | std::mutex M/s p10 / median / p90 (CPUs used) | " +
         " | ".join("%s ÷ std::mutex p10 / median" % TITLES[l] for l in shown if l != PEER) +
         " | Jain median (min): " + " / ".join(TITLES[l] for l in shown) + " |" +
         (" Jain of the threads' CPU time, median (same order) | Jain of acquisitions per "
-         "CPU-second, median (same order) |" if per_cpu else ""),
+         "CPU-second, median (same order) |" if per_cpu else "") +
+        (" sleeps (voluntary context switches) per thread per second, median (same order) |"
+         if sleeps else ""),
         "|---|---|---|---|---|" + "---|" * (len(shown) - 1) + "---|" +
-        ("---|---|" if per_cpu else ""),
+        ("---|---|" if per_cpu else "") + ("---|" if sleeps else ""),
     ]
     for shape in summary["shapes"]:
         for phase in ("fast", "slow"):
@@ -429,6 +436,10 @@ def render(summary, command, note="", reading=""):
                     cells.append(" / ".join(
                         "–" if entry["locks"][l][key] is None else
                         "%.3f" % entry["locks"][l][key] for l in shown))
+            if sleeps:
+                cells.append(" / ".join(
+                    "–" if entry["locks"][l]["sleeps_per_second_median"] is None else
+                    "%.0f" % entry["locks"][l]["sleeps_per_second_median"] for l in shown))
             lines.append("| " + " | ".join(cells) + " |")
     shapes = summary["shapes"]
     lines += ["", "Rounds in which std::mutex ran %.2f–%.2f× its reference, between the phases, "
@@ -446,7 +457,8 @@ def render(summary, command, note="", reading=""):
               "std::mutex's beyond the noise: below when the 95%% interval of the difference "
               "of the medians, the rounds resampled with their pairs of windows, is wholly "
               "below zero; the control's difference, by the same rule, is the noise "
-              "shown):" % (
+              "shown, and the other locks' differences, where given, are judged the same "
+              "way):" % (
                   " and ".join(map(str, GOAL_THREADS)), GOAL_MEDIAN, GOAL_P10, GOAL_ROUNDS), ""]
     for shape in summary["shapes"]:
         for phase in ("fast", "slow", "all"):
@@ -480,11 +492,6 @@ def render(summary, command, note="", reading=""):
                         TITLES[lock], difference["difference"], difference["low"],
                         difference["high"], ", below" if is_below(difference) else "")
                     for lock, difference in others)
-            sleeps = [entry["locks"][lock]["sleeps_per_second_median"]
-                      for lock in ("polylock", PEER)]
-            if None not in sleeps:
-                differences += ("; sleeps (voluntary context switches) per thread per second, "
-                                "median, %.0f vs %.0f" % tuple(sleeps))
             verdict = "met" if not missed else "**missed** (" + ", ".join(missed) + ")"
             if not missed and goal["jain_below_within_noise"]:
                 verdict += " (Jain's median below std::mutex's, within the noise)"
@@ -558,11 +565,11 @@ def section(runs_lines, summary=""):
         "evenly (Jain about 0.99) the control's median came out below std::mutex's in about "
         "half the rows, so a plain comparison of medians fails a lock exactly as fair as "
         "std::mutex about as often (the rule holds from 2026-12-01; sections of runs before "
-        "then were judged on the plain comparison). In runs from 2026-12-01 06:30 UTC on the "
+        "then were judged on the plain comparison). In runs from 2026-12-01 06:39 UTC on the "
         "goal lines also give every other lock's difference by the same rule (glibc's own "
         "algorithm, the raw futex, among them: what a row asks of a lock shows in whether "
-        "that passes), and the threads' sleeps (voluntary context switches) per thread per "
-        "second, polylock's and std::mutex's; a run with `--variant=PATH` adds a second "
+        "that passes), and the table the threads' sleeps (voluntary context switches) per "
+        "thread per second; a run with `--variant=PATH` adds a second "
         "build of libpolylock as one more lock in every round, so that a change to the "
         "core is judged in the same rounds as the build it changes. "
         "CPUs used: std::mutex's windows' "

@@ -170,15 +170,20 @@ class PerCpuTest(unittest.TestCase):
 class SleepsTest(unittest.TestCase):
     def test_sleeps_per_thread_per_second_where_the_run_recorded_them(self):
         data = run(1, 4, steady(4000), threads=(4,))
-        for sample in data["samples"]:  # windows of 1 s
+        for sample in data["samples"]:  # windows of half a second
+            sample["seconds"] = 0.5
             sample["thread_sleeps"] = [150, 150, 140, 160] if sample["lock"] == "std_mutex" \
                 else [40, 40, 40, 40]
         summary = rounds_report.compute(data)
         locks = summary["shapes"][0]["phases"]["all"]["locks"]
-        self.assertEqual(locks["std_mutex"]["sleeps_per_second_median"], 150)
-        self.assertEqual(locks["polylock"]["sleeps_per_second_median"], 40)
-        self.assertTrue(any("per thread per second, median, 40 vs 150" in line
-                            for line in rounds_report.render(summary, "cmd")))
+        self.assertEqual(locks["std_mutex"]["sleeps_per_second_median"], 300)
+        self.assertEqual(locks["polylock"]["sleeps_per_second_median"], 80)
+        lines = rounds_report.render(summary, "cmd")
+        self.assertTrue(any("| sleeps (voluntary context switches) per thread per second" in line
+                            for line in lines))
+        # In the table's lock order: polylock, std::mutex, the control.
+        self.assertTrue(any(line.startswith("| 4 |") and line.endswith("| 80 / 300 / 80 |")
+                            for line in lines))
 
     def test_runs_without_them_show_none(self):
         summary = rounds_report.compute(run(1, 4, steady(4000), threads=(4,)))
@@ -204,7 +209,7 @@ class VariantTest(unittest.TestCase):
         second = run(2, 4, steady(4000), locks=("polylock", "polylock_variant", "std_mutex"))
         first["context"]["variant"] = "/a/libpolylock.so"
         second["context"]["variant"] = "/b/libpolylock.so"
-        with self.assertRaises(ValueError):
+        with self.assertRaisesRegex(ValueError, "runs differ in variant"):
             rounds_report.pool([first, second])
 
 
@@ -262,16 +267,28 @@ class JainAgainstTheNoiseTest(unittest.TestCase):
 
     def test_every_other_lock_is_judged_by_the_same_rule(self):
         data = run(1, len(self.MACHINE), steady(4000), threads=(4,),
-                   locks=("polylock", "std_mutex", "raw_futex", "std_mutex_control"))
+                   locks=("polylock", "std_mutex", "pthread_adaptive", "raw_futex",
+                          "std_mutex_control"))
         spread_counts(data, lambda lock, r: self.MACHINE[r] + (60 if lock == "raw_futex" else 0))
         summary = rounds_report.compute(data)
         goal = summary["shapes"][0]["phases"]["all"]["goal"]
         self.assertTrue(rounds_report.is_below(goal["jain_differences"]["raw_futex"]))
         self.assertFalse(rounds_report.is_below(goal["jain_differences"]["polylock"]))
+        self.assertFalse(rounds_report.is_below(goal["jain_differences"]["pthread_adaptive"]))
         self.assertNotIn("std_mutex", goal["jain_differences"])
-        lines = rounds_report.render(summary, "cmd")
-        self.assertTrue(any("the other locks' by the same rule: raw futex -0." in line and
-                            ", below)" in line for line in lines))
+        line = next(line for line in rounds_report.render(summary, "cmd")
+                    if "the other locks' by the same rule" in line)
+        self.assertIn("pthread adaptive +0.000 (+0.000 to +0.000), raw futex -0.", line)
+        self.assertRegex(line, r"raw futex -0\.\d+ \(-0\.\d+ to -0\.\d+, below\)")
+
+    def test_below_needs_the_difference_itself_below_zero(self):
+        # A percentile interval of a few distinct values may lie below a
+        # difference of zero: that is not below.
+        self.assertFalse(rounds_report.is_below({"difference": 0.0, "low": -0.02, "high": -0.01}))
+        self.assertFalse(rounds_report.is_below({"difference": -0.01, "low": -0.02,
+                                                 "high": 0.001}))
+        self.assertTrue(rounds_report.is_below({"difference": -0.01, "low": -0.02,
+                                                "high": -0.001}))
 
     def test_the_interval_is_reproducible(self):
         draw = random.Random(7)
