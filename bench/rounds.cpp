@@ -90,9 +90,10 @@ struct Window {
   // Each thread's voluntary context switches in the window (it slept: on a
   // futex, say), or empty where the platform cannot say. A lock whose
   // waiters sleep at every collision (glibc's) has its threads switched out
-  // many times a time slice; one whose waiters spin has them run to the end
-  // of their slices, and on a kernel that switches at the tick (4 ms at
-  // HZ=250) a short window splits the CPUs among them more coarsely.
+  // many times a time slice, one whose waiters spin lets them run to the end
+  // of their slices: a difference in how the scheduler splits the CPUs among
+  // the threads (the CPU time above) may come from there, or not
+  // (docs/benchmarks.md, 2026-12-01: it did not follow the sleeps).
   std::vector<long> thread_sleeps;
   bool exclusive = true;              // no two threads held the lock at once
 };
@@ -210,11 +211,11 @@ std::vector<double> cpu_speeds(int probe_ms, double work_1000_ns) {
 // work, on a fresh `Lock` for warmup_ms and then window_ms, of which only the
 // window is counted (acquisitions, each thread's CPU time and its sleeps).
 // The same loop as bench/hammer.hpp, which is tied to Google Benchmark's
-// State; this program needs none of it. The warm-up: the threads are new in every
-// window, and where the kernel first put them is not the lock's doing; with
-// none, on 2 CPUs with 200 ns outside the lock, the second thread created got
-// 1.1-1.3x its share of the CPU time under every lock (2026-11-30), which
-// set Jain's index more than the lock did.
+// State; this program needs none of it. The warm-up: the threads are new in
+// every window, and where the kernel first put them is not the lock's doing;
+// with none, on 2 CPUs with 200 ns outside the lock, the second thread
+// created got 1.1-1.3x its share of the CPU time under every lock
+// (2026-11-30), which set Jain's index more than the lock did.
 template <class Lock>
 Window hammer(Shape shape, std::int64_t outside_ns, int window_ms, int warmup_ms) {
   // The lock and the data it guards on separate cache lines: std::mutex's
