@@ -308,8 +308,7 @@ def compute(data, slow_below=SLOW_BELOW):
                     # Below std::mutex's median, but by less than the noise.
                     "jain_below_within_noise": (ours["jain_median"] < peer["jain_median"] and
                                                 not below),
-                    "jain_difference": differences["polylock"],
-                    "control_jain_difference": differences.get(CONTROL),
+                    # Per lock (std::mutex's own left out); the control's is the noise.
                     "jain_differences": differences,
                 }
             phases[phase] = entry
@@ -392,13 +391,12 @@ def render(summary, command, note="", reading=""):
         lines += ["Machine load: %s." % "; ".join(busy), ""]
     # Runs that recorded each thread's CPU time get Jain's index of the
     # acquisitions per CPU-second too.
-    per_cpu = any(lock["jain_per_cpu_median"] is not None
-                  for shape in summary["shapes"] for entry in shape["phases"].values()
-                  for lock in entry["locks"].values())
+    def recorded(key):
+        return any(lock[key] is not None for shape in summary["shapes"]
+                   for entry in shape["phases"].values() for lock in entry["locks"].values())
+    per_cpu = recorded("jain_per_cpu_median")
     # Runs that recorded each thread's sleeps (from 2026-12-01) get them too.
-    sleeps = any(lock["sleeps_per_second_median"] is not None
-                 for shape in summary["shapes"] for entry in shape["phases"].values()
-                 for lock in entry["locks"].values())
+    sleeps = recorded("sleeps_per_second_median")
     lines += [
         "| threads | inside | phase | rounds | std::mutex M/s p10 / median / p90 (CPUs used) | " +
         " | ".join("%s ÷ std::mutex p10 / median" % TITLES[l] for l in shown if l != PEER) +
@@ -478,12 +476,13 @@ def render(summary, command, note="", reading=""):
                 "; in the windows that began with the CPUs even (%d and %d of %d) Jain %.3f vs "
                 "%.3f" % (evens + (entry["rounds"], ours["jain_even_median"],
                                    entry["locks"][PEER]["jain_even_median"])))
+            ours_difference = goal["jain_differences"]["polylock"]
+            control_difference = goal["jain_differences"].get(CONTROL)
             differences = "; difference %s (95%% interval %s to %s)" % tuple(
-                "%+.3f" % goal["jain_difference"][key] for key in ("difference", "low", "high"))
-            if goal["control_jain_difference"]:
+                "%+.3f" % ours_difference[key] for key in ("difference", "low", "high"))
+            if control_difference:
                 differences += ", the control's %s (%s to %s)" % tuple(
-                    "%+.3f" % goal["control_jain_difference"][key]
-                    for key in ("difference", "low", "high"))
+                    "%+.3f" % control_difference[key] for key in ("difference", "low", "high"))
             others = [(lock, difference) for lock, difference in goal["jain_differences"].items()
                       if lock not in ("polylock", CONTROL) and difference]
             if others:
