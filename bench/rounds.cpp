@@ -95,6 +95,18 @@ struct Window {
   // the threads (the CPU time above) may come from there, or not
   // (docs/benchmarks.md, 2026-12-01: it did not follow the sleeps).
   std::vector<long> thread_sleeps;
+  // Each thread's time runnable but not running in the window (s: waiting on
+  // a run queue for a CPU), its moves between CPUs, and how long it counted
+  // (s: from when it saw the window start to when it saw it end), or empty
+  // where Linux's /proc cannot say. A thread's counted time is its CPU time,
+  // its wait for a CPU and the rest asleep: a split of the CPU time that is
+  // uneven among the threads comes from the waits or from the sleeps. On the
+  // 2-CPU VM of docs/benchmarks.md it came from the waits: in the windows
+  // where one thread got twice the others' CPU time the two CPUs' run queues
+  // stayed unequal and few threads moved (2026-12-01).
+  std::vector<double> thread_queue_seconds;
+  std::vector<long> thread_migrations;
+  std::vector<double> thread_seconds;
   bool exclusive = true;              // no two threads held the lock at once
 };
 
@@ -128,6 +140,36 @@ long thread_sleeps_now() {
   if (getrusage(RUSAGE_THREAD, &usage) == 0) return usage.ru_nvcsw;
 #endif
   return -1;
+}
+
+// The calling thread's time so far runnable but waiting for a CPU (s), from
+// Linux's /proc/thread-self/schedstat ("run time, run-queue wait, time
+// slices", in ns), or -1 where there is none.
+double thread_queue_now() {
+  double seconds = -1;
+  if (std::FILE* file = std::fopen("/proc/thread-self/schedstat", "r")) {
+    unsigned long long run_ns = 0, wait_ns = 0;
+    if (std::fscanf(file, "%llu %llu", &run_ns, &wait_ns) == 2) seconds = double(wait_ns) * 1e-9;
+    std::fclose(file);
+  }
+  return seconds;
+}
+
+// The calling thread's moves between CPUs so far (se.nr_migrations in
+// Linux's /proc/thread-self/sched, a scheduler debug file), or -1 where
+// there is none.
+long thread_migrations_now() {
+  long migrations = -1;
+  if (std::FILE* file = std::fopen("/proc/thread-self/sched", "r")) {
+    char line[256];
+    while (migrations < 0 && std::fgets(line, sizeof line, file)) {
+      const char* colon = std::strchr(line, ':');
+      if (std::strncmp(line, "se.nr_migrations ", 17) == 0 && colon)
+        migrations = std::strtol(colon + 1, nullptr, 10);
+    }
+    std::fclose(file);
+  }
+  return migrations;
 }
 
 // The calling thread's CPU time (s), or -1 where the platform has no clock
@@ -207,6 +249,48 @@ std::vector<double> cpu_speeds(int probe_ms, double work_1000_ns) {
   return speeds;
 }
 
+// What the kernel says about the calling thread at one moment (see Window);
+// a field is negative where the platform cannot say.
+struct ThreadSample {
+  double cpu_seconds = thread_cpu_now();
+  long sleeps = thread_sleeps_now();
+  double queue_seconds = thread_queue_now();
+  long migrations = thread_migrations_now();
+  std::chrono::steady_clock::time_point at = std::chrono::steady_clock::now();
+};
+
+// Each thread's share of a window, from its samples at both ends.
+struct ThreadShares {
+  explicit ThreadShares(int threads)
+      : cpu(threads, -1), sleeps(threads, -1), queue(threads, -1), migrations(threads, -1),
+        seconds(threads, -1) {}
+  void record(int t, const ThreadSample& start, const ThreadSample& end) {
+    if (start.cpu_seconds >= 0) cpu[t] = end.cpu_seconds - start.cpu_seconds;
+    if (start.sleeps >= 0) sleeps[t] = end.sleeps - start.sleeps;
+    if (start.queue_seconds >= 0) queue[t] = end.queue_seconds - start.queue_seconds;
+    if (start.migrations >= 0) migrations[t] = end.migrations - start.migrations;
+    seconds[t] = std::chrono::duration<double>(end.at - start.at).count();
+  }
+  // Copies each measure every thread has into `window`.
+  void into(Window& window) const {
+    auto all = [](const auto& values) {
+      return std::all_of(values.begin(), values.end(), [](auto value) { return value >= 0; });
+    };
+    if (all(cpu)) window.thread_cpu_seconds = cpu;
+    if (all(sleeps)) window.thread_sleeps = sleeps;
+    if (all(queue) && all(migrations)) {
+      window.thread_queue_seconds = queue;
+      window.thread_migrations = migrations;
+      window.thread_seconds = seconds;
+    }
+  }
+  std::vector<double> cpu;
+  std::vector<long> sleeps;
+  std::vector<double> queue;
+  std::vector<long> migrations;
+  std::vector<double> seconds;
+};
+
 // `threads` threads loop acquire, inside_ns of work, release, outside_ns of
 // work, on a fresh `Lock` for warmup_ms and then window_ms, of which only the
 // window is counted (acquisitions, each thread's CPU time and its sleeps).
@@ -230,8 +314,7 @@ Window hammer(Shape shape, std::int64_t outside_ns, int window_ms, int warmup_ms
   Padded padded;
   Count guarded;  // only touched under the lock: checks mutual exclusion
   std::vector<Count> slots(shape.threads), all(shape.threads);
-  std::vector<double> cpu(shape.threads, -1);
-  std::vector<long> sleeps(shape.threads, -1);
+  ThreadShares shares(shape.threads);
   std::atomic<int> ready{0};
   std::atomic<bool> go{false};
   enum Phase : int { warming_up, counting, stopping };
@@ -242,8 +325,7 @@ Window hammer(Shape shape, std::int64_t outside_ns, int window_ms, int warmup_ms
     threads.emplace_back([&, t] {
       ready.fetch_add(1);
       while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
-      double cpu_start = thread_cpu_now();
-      long sleeps_start = thread_sleeps_now();
+      ThreadSample start;
       std::uint64_t mine = 0, before = 0;
       // One load and one compare per iteration, as a plain stop flag costs.
       for (int seen = first_phase;;) {
@@ -251,8 +333,7 @@ Window hammer(Shape shape, std::int64_t outside_ns, int window_ms, int warmup_ms
         if (now != seen) {
           if (seen == warming_up) {  // counting from here (at stopping: nothing counted)
             before = mine;
-            cpu_start = thread_cpu_now();
-            sleeps_start = thread_sleeps_now();
+            start = ThreadSample();
           }
           if (now == stopping) break;
           seen = now;
@@ -266,8 +347,7 @@ Window hammer(Shape shape, std::int64_t outside_ns, int window_ms, int warmup_ms
       }
       slots[t].value = mine - before;
       all[t].value = mine;
-      if (cpu_start >= 0) cpu[t] = thread_cpu_now() - cpu_start;
-      if (sleeps_start >= 0) sleeps[t] = thread_sleeps_now() - sleeps_start;
+      shares.record(t, start, ThreadSample());
     });
   }
   while (ready.load() < shape.threads) std::this_thread::yield();
@@ -291,10 +371,7 @@ Window hammer(Shape shape, std::int64_t outside_ns, int window_ms, int warmup_ms
     total += all[t].value;
   }
   window.exclusive = total == guarded.value;
-  if (std::all_of(cpu.begin(), cpu.end(), [](double seconds) { return seconds >= 0; }))
-    window.thread_cpu_seconds = cpu;
-  if (std::all_of(sleeps.begin(), sleeps.end(), [](long count) { return count >= 0; }))
-    window.thread_sleeps = sleeps;
+  shares.into(window);
   return window;
 }
 
@@ -584,6 +661,11 @@ int main(int argc, char** argv) {
             (window.thread_sleeps.empty()
                  ? ""
                  : ",\"thread_sleeps\":" + json_list(window.thread_sleeps)) +
+            (window.thread_queue_seconds.empty()
+                 ? ""
+                 : ",\"thread_queue_seconds\":" + json_list(window.thread_queue_seconds) +
+                       ",\"thread_migrations\":" + json_list(window.thread_migrations) +
+                       ",\"thread_seconds\":" + json_list(window.thread_seconds)) +
             (speeds.empty() ? "" : ",\"cpu_speeds\":" + json_list(speeds)) + "}";
       }
     }

@@ -184,6 +184,32 @@ def sleeps_per_second(sample):
     return sum(sleeps) / len(sleeps) / sample["seconds"]
 
 
+def migrations_per_second(sample):
+    """The threads' moves between CPUs per thread per second of the window,
+    or None where the run did not record them (before 2026-12-01 10:00 UTC)."""
+    moves = sample.get("thread_migrations")
+    if not moves or len(moves) != len(sample["counts"]) or sample["seconds"] <= 0:
+        return None
+    return sum(moves) / len(moves) / sample["seconds"]
+
+
+# A window is lopsided when one thread got at least this many times the
+# median thread's CPU time: on 2 CPUs, the run queues stayed unequal for much
+# of the window and the same threads stayed on the crowded CPU (a trace of
+# the scheduler's switches and moves showed it, 2026-12-01).
+LOPSIDED_FROM = 1.5
+
+
+def lopsided(sample):
+    """Whether one thread got LOPSIDED_FROM times the median thread's CPU time
+    in the window, or None where the run did not record the threads' CPU time."""
+    seconds = sample.get("thread_cpu_seconds")
+    if not seconds or len(seconds) != len(sample["counts"]):
+        return None
+    middle = percentile(seconds, 0.5)
+    return middle > 0 and max(seconds) >= LOPSIDED_FROM * middle
+
+
 def evenness(sample):
     """The slowest CPU's speed over the fastest's, probed just before the
     sample's window, or None where the run did not probe."""
@@ -198,7 +224,8 @@ def compute(data, slow_below=SLOW_BELOW):
     # (threads, inside_ns) -> round -> lock -> (acquisitions/s, jain, CPUs used,
     #     jain of the threads' CPU time, jain of acquisitions per CPU-second,
     #     the CPUs' evenness just before the window or None, sleeps per thread
-    #     per second or None)
+    #     per second or None, moves between CPUs per thread per second or
+    #     None, whether the window was lopsided or None)
     cells = {}
     for sample in data["samples"]:
         shape = (sample["threads"], sample["inside_ns"])
@@ -206,7 +233,8 @@ def compute(data, slow_below=SLOW_BELOW):
         cpus = sample["cpu_seconds"] / sample["seconds"] if "cpu_seconds" in sample else None
         cells.setdefault(shape, {}).setdefault(sample["round"], {})[sample["lock"]] = (
             rate, jain(sample["counts"]), cpus) + cpu_jains(sample) + (
-                evenness(sample), sleeps_per_second(sample))
+                evenness(sample), sleeps_per_second(sample), migrations_per_second(sample),
+                lopsided(sample))
 
     def spread(key):
         values = [r[key] for r in data.get("rounds", []) if r.get(key, -1) >= 0]
@@ -279,6 +307,10 @@ def compute(data, slow_below=SLOW_BELOW):
                 sleeps = [cell[6] for cell in present]
                 if None in sleeps:
                     sleeps = []
+                moves = [cell[7] for cell in present]
+                if None in moves:
+                    moves = []
+                lopsided_windows = [cell[8] for cell in present]
                 entry["locks"][lock] = {
                     "even_windows": len(even),
                     "jain_even_median": percentile(even, 0.5),
@@ -288,6 +320,9 @@ def compute(data, slow_below=SLOW_BELOW):
                     "jain_cpu_time_median": percentile(cpu_split, 0.5),
                     "jain_per_cpu_median": percentile(per_cpu, 0.5),
                     "sleeps_per_second_median": percentile(sleeps, 0.5),
+                    "migrations_per_second_median": percentile(moves, 0.5),
+                    "lopsided_windows": (None if None in lopsided_windows
+                                         else sum(lopsided_windows)),
                 }
             if threads in GOAL_THREADS:
                 ours = entry["locks"]["polylock"]
@@ -397,6 +432,8 @@ def render(summary, command, note="", reading=""):
     per_cpu = recorded("jain_per_cpu_median")
     # Runs that recorded each thread's sleeps (from 2026-12-01) get them too.
     sleeps = recorded("sleeps_per_second_median")
+    # And each thread's moves between CPUs (from 2026-12-01 10:00 UTC).
+    moves = recorded("migrations_per_second_median")
     lines += [
         "| threads | inside | phase | rounds | std::mutex M/s p10 / median / p90 (CPUs used) | " +
         " | ".join("%s ÷ std::mutex p10 / median" % TITLES[l] for l in shown if l != PEER) +
@@ -404,9 +441,13 @@ def render(summary, command, note="", reading=""):
         (" Jain of the threads' CPU time, median (same order) | Jain of acquisitions per "
          "CPU-second, median (same order) |" if per_cpu else "") +
         (" sleeps (voluntary context switches) per thread per second, median (same order) |"
-         if sleeps else ""),
+         if sleeps else "") +
+        (" moves between CPUs per thread per second, median (same order) | lopsided windows "
+         "(a thread with %.1f× the median thread's CPU time; same order) |" % LOPSIDED_FROM
+         if moves else ""),
         "|---|---|---|---|---|" + "---|" * (len(shown) - 1) + "---|" +
-        ("---|---|" if per_cpu else "") + ("---|" if sleeps else ""),
+        ("---|---|" if per_cpu else "") + ("---|" if sleeps else "") +
+        ("---|---|" if moves else ""),
     ]
     for shape in summary["shapes"]:
         for phase in ("fast", "slow"):
@@ -438,6 +479,13 @@ def render(summary, command, note="", reading=""):
                 cells.append(" / ".join(
                     "–" if entry["locks"][l]["sleeps_per_second_median"] is None else
                     "%.0f" % entry["locks"][l]["sleeps_per_second_median"] for l in shown))
+            if moves:
+                cells.append(" / ".join(
+                    "–" if entry["locks"][l]["migrations_per_second_median"] is None else
+                    "%.1f" % entry["locks"][l]["migrations_per_second_median"] for l in shown))
+                cells.append(" / ".join(
+                    "–" if entry["locks"][l]["lopsided_windows"] is None else
+                    "%d" % entry["locks"][l]["lopsided_windows"] for l in shown))
             lines.append("| " + " | ".join(cells) + " |")
     shapes = summary["shapes"]
     lines += ["", "Rounds in which std::mutex ran %.2f–%.2f× its reference, between the phases, "

@@ -193,6 +193,40 @@ class SleepsTest(unittest.TestCase):
                              for line in rounds_report.render(summary, "cmd")))
 
 
+class MovesTest(unittest.TestCase):
+    def test_moves_and_lopsided_windows_where_the_run_recorded_them(self):
+        data = run(1, 4, steady(4000), threads=(4,))
+        for sample in data["samples"]:  # windows of half a second
+            sample["seconds"] = 0.5
+            if sample["lock"] == "polylock":
+                # One thread with twice the others' CPU time: lopsided.
+                sample["thread_cpu_seconds"] = [0.4, 0.2, 0.2, 0.2]
+                sample["thread_migrations"] = [0, 1, 1, 0]
+            else:
+                # 1.4x the median: not lopsided (the bar is 1.5x).
+                sample["thread_cpu_seconds"] = [0.28, 0.2, 0.2, 0.2]
+                sample["thread_migrations"] = [3, 3, 2, 4]
+        summary = rounds_report.compute(data)
+        locks = summary["shapes"][0]["phases"]["all"]["locks"]
+        self.assertEqual(locks["polylock"]["migrations_per_second_median"], 1)
+        self.assertEqual(locks["std_mutex"]["migrations_per_second_median"], 6)
+        self.assertEqual(locks["polylock"]["lopsided_windows"], 4)
+        self.assertEqual(locks["std_mutex"]["lopsided_windows"], 0)
+        lines = rounds_report.render(summary, "cmd")
+        self.assertTrue(any("| moves between CPUs per thread per second" in line for line in lines))
+        # In the table's lock order: polylock, std::mutex, the control.
+        self.assertTrue(any(line.startswith("| 4 |") and
+                            line.endswith("| 1.0 / 6.0 / 6.0 | 4 / 0 / 0 |") for line in lines))
+
+    def test_runs_without_them_show_none(self):
+        summary = rounds_report.compute(run(1, 4, steady(4000), threads=(4,)))
+        locks = summary["shapes"][0]["phases"]["all"]["locks"]
+        self.assertIsNone(locks["polylock"]["migrations_per_second_median"])
+        self.assertIsNone(locks["polylock"]["lopsided_windows"])
+        self.assertFalse(any("moves between CPUs" in line
+                             for line in rounds_report.render(summary, "cmd")))
+
+
 class VariantTest(unittest.TestCase):
     def test_the_variant_is_a_lock_of_its_own_and_the_header_names_its_build(self):
         data = run(1, 4, steady(4000), threads=(4,),
