@@ -616,13 +616,18 @@ def section(runs_lines, summary=""):
         "the goal lines also give every other lock's difference by the same rule (glibc's "
         "own algorithm, the raw futex, among them: what a row asks of a lock shows in "
         "whether that passes), and from 06:39 UTC on the table gives the threads' sleeps "
-        "(voluntary context switches) per thread per second; a run with `--variant=PATH` "
+        "(voluntary context switches) per thread per second, and from 10:34 UTC on each "
+        "thread's moves between the CPUs per second and the lopsided windows, those in which "
+        "one thread got %.1f× the median thread's CPU time or more (on 2 CPUs: the run "
+        "queues stayed unequal for much of the window and the same threads stayed on the "
+        "crowded CPU, as a trace of the scheduler's switches showed); a run with "
+        "`--variant=PATH` "
         "adds a second "
         "build of libpolylock as one more lock in every round, so that a change to the "
         "core is judged in the same rounds as the build it changes. "
         "CPUs used: std::mutex's windows' "
         "process CPU time ÷ wall time, median. Per-round data: the run's JSON "
-        "(`build/bench/rounds.json`)." % EVEN_FROM,
+        "(`build/bench/rounds.json`)." % (EVEN_FROM, LOPSIDED_FROM),
         "",
     ]
     if summary:
