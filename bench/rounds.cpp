@@ -250,13 +250,17 @@ std::vector<double> cpu_speeds(int probe_ms, double work_1000_ns) {
 }
 
 // What the kernel says about the calling thread at one moment (see Window);
-// a field is negative where the platform cannot say.
+// a field is negative where the platform cannot say. Read in this order (the
+// members are initialized as declared): the run-queue wait, the CPU time and
+// the clock back to back, the counts after, so that a preemption during the
+// slower reads (/proc/thread-self/sched is a long file) does not land between
+// the three that add up.
 struct ThreadSample {
-  double cpu_seconds = thread_cpu_now();
-  long sleeps = thread_sleeps_now();
   double queue_seconds = thread_queue_now();
-  long migrations = thread_migrations_now();
+  double cpu_seconds = thread_cpu_now();
   std::chrono::steady_clock::time_point at = std::chrono::steady_clock::now();
+  long sleeps = thread_sleeps_now();
+  long migrations = thread_migrations_now();
 };
 
 // Each thread's share of a window, from its samples at both ends.

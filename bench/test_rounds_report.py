@@ -4,6 +4,7 @@
 Run by CTest (bench.rounds_report.unit) or directly: python3 test_rounds_report.py.
 Python 3 standard library only, as the script it tests.
 """
+import json
 import os
 import random
 import sys
@@ -334,6 +335,47 @@ class JainAgainstTheNoiseTest(unittest.TestCase):
         self.assertEqual(first["difference"], other["difference"])
         self.assertNotEqual((first["low"], first["high"]), (other["low"], other["high"]))
         self.assertIsNone(rounds_report.median_difference([]))
+
+
+@unittest.skipUnless(os.environ.get("POLYLOCK_ROUNDS_JSON"),
+                     "set POLYLOCK_ROUNDS_JSON to a polylock_rounds result (CTest does)")
+class RealRunTest(unittest.TestCase):
+    """A real run's per-thread measures (bench.rounds.smoke.thread_measures)."""
+
+    def setUp(self):
+        with open(os.environ["POLYLOCK_ROUNDS_JSON"]) as results:
+            self.samples = json.load(results)["samples"]
+        self.assertTrue(self.samples)
+
+    def test_each_thread_runs_waits_and_sleeps_within_its_counted_time(self):
+        has_proc = all(os.path.exists("/proc/thread-self/" + name)
+                       for name in ("schedstat", "sched"))
+        for sample in self.samples:
+            threads = len(sample["counts"])
+            if not has_proc:  # left out, not made up
+                self.assertNotIn("thread_queue_seconds", sample)
+                self.assertNotIn("thread_migrations", sample)
+                continue
+            cpu = sample["thread_cpu_seconds"]
+            queue = sample["thread_queue_seconds"]
+            counted = sample["thread_seconds"]
+            self.assertEqual(len(queue), threads)
+            self.assertEqual(len(counted), threads)
+            self.assertEqual(len(sample["thread_migrations"]), threads)
+            self.assertTrue(all(moves >= 0 for moves in sample["thread_migrations"]))
+            for t in range(threads):
+                self.assertGreaterEqual(queue[t], 0)
+                # Counted from the thread's own view of the window: about the
+                # window, later by as long as the thread waited to see it start.
+                self.assertLessEqual(counted[t], sample["seconds"] + 0.05)
+                # Running and waiting for a CPU fit in the time counted. The
+                # three are read back to back, but a thread preempted between
+                # two reads waits for a CPU in one and not the other: up to a
+                # few time slices with 8 threads on 2 CPUs, so 50 ms of slack.
+                # A measure in the wrong unit (ms, us, ns) is 1000x off.
+                self.assertLessEqual(cpu[t] + queue[t], counted[t] + 0.05,
+                                     "thread %d of %s, round %d" % (t, sample["lock"],
+                                                                     sample["round"]))
 
 
 if __name__ == "__main__":
