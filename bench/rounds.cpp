@@ -26,8 +26,9 @@
 // lot and symbols do not meet the linked build's).
 //
 // Output: JSON with one sample per (round, shape, lock) holding each
-// thread's acquisition count, CPU time and sleeps (voluntary context
-// switches), the process's CPU time in the window and each CPU's speed just
+// thread's acquisition count, CPU time, sleeps (voluntary context switches)
+// and, where Linux's /proc has them, its wait for a CPU, moves between CPUs
+// and the time it counted (see Window), the process's CPU time in the window and each CPU's speed just
 // before it (cpu_speeds()), and per round how busy the rest of the machine
 // was (other processes disturb the numbers; the report says how much), and
 // what 1000 ns of the work really took.
@@ -92,21 +93,23 @@ struct Window {
   // waiters sleep at every collision (glibc's) has its threads switched out
   // many times a time slice, one whose waiters spin lets them run to the end
   // of their slices: a difference in how the scheduler splits the CPUs among
-  // the threads (the CPU time above) may come from there, or not
-  // (docs/benchmarks.md, 2026-12-01: it did not follow the sleeps).
+  // the threads (the CPU time above) may come from there (docs/benchmarks.md,
+  // 2026-12-01: Jain's index did not follow the sleeps in the morning's runs;
+  // the share of lopsided windows followed them across the locks later).
   std::vector<long> thread_sleeps;
   // Each thread's time runnable but not running in the window (s: waiting on
-  // a run queue for a CPU), its moves between CPUs, and how long it counted
-  // (s: from when it saw the window start to when it saw it end), or empty
-  // where Linux's /proc cannot say. A thread's counted time is its CPU time,
-  // its wait for a CPU and the rest asleep: a split of the CPU time that is
-  // uneven among the threads comes from the waits or from the sleeps. On the
-  // 2-CPU VM of docs/benchmarks.md it came from the waits: in the windows
-  // where one thread got twice the others' CPU time the two CPUs' run queues
-  // stayed unequal and few threads moved (2026-12-01).
+  // a run queue for a CPU, from /proc/thread-self/schedstat) and how long it
+  // counted (s: from just before it saw the window start to just after it
+  // saw it end), or empty where Linux's /proc cannot say. A thread's counted
+  // time is its CPU time, its wait for a CPU and the rest asleep: a split of
+  // the CPU time that is uneven among the threads comes from the waits or
+  // from the sleeps. On the 2-CPU VM of docs/benchmarks.md it came mostly
+  // from the waits (2026-12-01).
   std::vector<double> thread_queue_seconds;
-  std::vector<long> thread_migrations;
   std::vector<double> thread_seconds;
+  // Each thread's moves between CPUs in the window (/proc/thread-self/sched,
+  // a scheduler debug file), or empty where Linux does not have it.
+  std::vector<long> thread_migrations;
   bool exclusive = true;              // no two threads held the lock at once
 };
 
@@ -144,12 +147,14 @@ long thread_sleeps_now() {
 
 // The calling thread's time so far runnable but waiting for a CPU (s), from
 // Linux's /proc/thread-self/schedstat ("run time, run-queue wait, time
-// slices", in ns), or -1 where there is none.
+// slices", in ns), or -1 where there is none. A kernel that keeps no such
+// statistics prints zeros there: a thread that has run has a run time.
 double thread_queue_now() {
   double seconds = -1;
   if (std::FILE* file = std::fopen("/proc/thread-self/schedstat", "r")) {
     unsigned long long run_ns = 0, wait_ns = 0;
-    if (std::fscanf(file, "%llu %llu", &run_ns, &wait_ns) == 2) seconds = double(wait_ns) * 1e-9;
+    if (std::fscanf(file, "%llu %llu", &run_ns, &wait_ns) == 2 && run_ns > 0)
+      seconds = double(wait_ns) * 1e-9;
     std::fclose(file);
   }
   return seconds;
@@ -251,14 +256,17 @@ std::vector<double> cpu_speeds(int probe_ms, double work_1000_ns) {
 
 // What the kernel says about the calling thread at one moment (see Window);
 // a field is negative where the platform cannot say. Read in this order (the
-// members are initialized as declared): the run-queue wait, the CPU time and
-// the clock back to back, the counts after, so that a preemption during the
-// slower reads (/proc/thread-self/sched is a long file) does not land between
-// the three that add up.
+// members are initialized as declared): the clock, the run-queue wait and the
+// CPU time, the clock again, then the counts. The time a window counts runs
+// from its first sample's first clock to its last sample's second, so the
+// CPU time and the wait, read between, fall inside it even when the thread
+// is preempted during a read; the slower reads (/proc/thread-self/sched is a
+// long file) come after.
 struct ThreadSample {
+  std::chrono::steady_clock::time_point before = std::chrono::steady_clock::now();
   double queue_seconds = thread_queue_now();
   double cpu_seconds = thread_cpu_now();
-  std::chrono::steady_clock::time_point at = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point after = std::chrono::steady_clock::now();
   long sleeps = thread_sleeps_now();
   long migrations = thread_migrations_now();
 };
@@ -269,11 +277,14 @@ struct ThreadShares {
       : cpu(threads, -1), sleeps(threads, -1), queue(threads, -1), migrations(threads, -1),
         seconds(threads, -1) {}
   void record(int t, const ThreadSample& start, const ThreadSample& end) {
-    if (start.cpu_seconds >= 0) cpu[t] = end.cpu_seconds - start.cpu_seconds;
-    if (start.sleeps >= 0) sleeps[t] = end.sleeps - start.sleeps;
-    if (start.queue_seconds >= 0) queue[t] = end.queue_seconds - start.queue_seconds;
-    if (start.migrations >= 0) migrations[t] = end.migrations - start.migrations;
-    seconds[t] = std::chrono::duration<double>(end.at - start.at).count();
+    if (start.cpu_seconds >= 0 && end.cpu_seconds >= 0)
+      cpu[t] = end.cpu_seconds - start.cpu_seconds;
+    if (start.sleeps >= 0 && end.sleeps >= 0) sleeps[t] = end.sleeps - start.sleeps;
+    if (start.queue_seconds >= 0 && end.queue_seconds >= 0)
+      queue[t] = end.queue_seconds - start.queue_seconds;
+    if (start.migrations >= 0 && end.migrations >= 0)
+      migrations[t] = end.migrations - start.migrations;
+    seconds[t] = std::chrono::duration<double>(end.after - start.before).count();
   }
   // Copies each measure every thread has into `window`.
   void into(Window& window) const {
@@ -282,11 +293,11 @@ struct ThreadShares {
     };
     if (all(cpu)) window.thread_cpu_seconds = cpu;
     if (all(sleeps)) window.thread_sleeps = sleeps;
-    if (all(queue) && all(migrations)) {
+    if (all(queue)) {
       window.thread_queue_seconds = queue;
-      window.thread_migrations = migrations;
       window.thread_seconds = seconds;
     }
+    if (all(migrations)) window.thread_migrations = migrations;
   }
   std::vector<double> cpu;
   std::vector<long> sleeps;
@@ -668,8 +679,10 @@ int main(int argc, char** argv) {
             (window.thread_queue_seconds.empty()
                  ? ""
                  : ",\"thread_queue_seconds\":" + json_list(window.thread_queue_seconds) +
-                       ",\"thread_migrations\":" + json_list(window.thread_migrations) +
                        ",\"thread_seconds\":" + json_list(window.thread_seconds)) +
+            (window.thread_migrations.empty()
+                 ? ""
+                 : ",\"thread_migrations\":" + json_list(window.thread_migrations)) +
             (speeds.empty() ? "" : ",\"cpu_speeds\":" + json_list(speeds)) + "}";
       }
     }

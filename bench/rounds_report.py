@@ -186,7 +186,8 @@ def sleeps_per_second(sample):
 
 def migrations_per_second(sample):
     """The threads' moves between CPUs per thread per second of the window,
-    or None where the run did not record them (before 2026-12-01 10:00 UTC)."""
+    or None where the run did not record them (runs before 2026-12-01
+    10:34 UTC, or a kernel without /proc/thread-self/sched)."""
     moves = sample.get("thread_migrations")
     if not moves or len(moves) != len(sample["counts"]) or sample["seconds"] <= 0:
         return None
@@ -194,9 +195,11 @@ def migrations_per_second(sample):
 
 
 # A window is lopsided when one thread got at least this many times the
-# median thread's CPU time: on 2 CPUs, the run queues stayed unequal for much
-# of the window and the same threads stayed on the crowded CPU (a trace of
-# the scheduler's switches and moves showed it, 2026-12-01).
+# median thread's CPU time. On 2 CPUs such a window had the run queues
+# unequal for much of it and the same threads on the crowded CPU (a trace of
+# the scheduler's switches and moves showed it in the worst window of a
+# traced run, with 7 of 8 threads on one CPU for 90 ms; 2026-12-01); most
+# lopsided windows are milder (their median thread at 1.5-2x).
 LOPSIDED_FROM = 1.5
 
 
@@ -311,6 +314,8 @@ def compute(data, slow_below=SLOW_BELOW):
                 if None in moves:
                     moves = []
                 lopsided_windows = [cell[8] for cell in present]
+                if None in lopsided_windows or not lopsided_windows:
+                    lopsided_windows = None
                 entry["locks"][lock] = {
                     "even_windows": len(even),
                     "jain_even_median": percentile(even, 0.5),
@@ -321,7 +326,7 @@ def compute(data, slow_below=SLOW_BELOW):
                     "jain_per_cpu_median": percentile(per_cpu, 0.5),
                     "sleeps_per_second_median": percentile(sleeps, 0.5),
                     "migrations_per_second_median": percentile(moves, 0.5),
-                    "lopsided_windows": (None if None in lopsided_windows
+                    "lopsided_windows": (None if lopsided_windows is None
                                          else sum(lopsided_windows)),
                 }
             if threads in GOAL_THREADS:
@@ -432,8 +437,10 @@ def render(summary, command, note="", reading=""):
     per_cpu = recorded("jain_per_cpu_median")
     # Runs that recorded each thread's sleeps (from 2026-12-01) get them too.
     sleeps = recorded("sleeps_per_second_median")
-    # And each thread's moves between CPUs (from 2026-12-01 10:00 UTC).
+    # And each thread's moves between CPUs (from 2026-12-01 10:34 UTC), and
+    # the lopsided windows wherever the threads' CPU time was recorded.
     moves = recorded("migrations_per_second_median")
+    lopsided_windows = recorded("lopsided_windows")
     lines += [
         "| threads | inside | phase | rounds | std::mutex M/s p10 / median / p90 (CPUs used) | " +
         " | ".join("%s ÷ std::mutex p10 / median" % TITLES[l] for l in shown if l != PEER) +
@@ -442,12 +449,12 @@ def render(summary, command, note="", reading=""):
          "CPU-second, median (same order) |" if per_cpu else "") +
         (" sleeps (voluntary context switches) per thread per second, median (same order) |"
          if sleeps else "") +
-        (" moves between CPUs per thread per second, median (same order) | lopsided windows "
-         "(a thread with %.1f× the median thread's CPU time; same order) |" % LOPSIDED_FROM
-         if moves else ""),
+        (" moves between CPUs per thread per second, median (same order) |" if moves else "") +
+        (" lopsided windows (a thread with %.1f× the median thread's CPU time or more; same "
+         "order) |" % LOPSIDED_FROM if lopsided_windows else ""),
         "|---|---|---|---|---|" + "---|" * (len(shown) - 1) + "---|" +
         ("---|---|" if per_cpu else "") + ("---|" if sleeps else "") +
-        ("---|---|" if moves else ""),
+        ("---|" if moves else "") + ("---|" if lopsided_windows else ""),
     ]
     for shape in summary["shapes"]:
         for phase in ("fast", "slow"):
@@ -483,6 +490,7 @@ def render(summary, command, note="", reading=""):
                 cells.append(" / ".join(
                     "–" if entry["locks"][l]["migrations_per_second_median"] is None else
                     "%.1f" % entry["locks"][l]["migrations_per_second_median"] for l in shown))
+            if lopsided_windows:
                 cells.append(" / ".join(
                     "–" if entry["locks"][l]["lopsided_windows"] is None else
                     "%d" % entry["locks"][l]["lopsided_windows"] for l in shown))
@@ -618,9 +626,9 @@ def section(runs_lines, summary=""):
         "whether that passes), and from 06:39 UTC on the table gives the threads' sleeps "
         "(voluntary context switches) per thread per second, and from 10:34 UTC on each "
         "thread's moves between the CPUs per second and the lopsided windows, those in which "
-        "one thread got %.1f× the median thread's CPU time or more (on 2 CPUs: the run "
-        "queues stayed unequal for much of the window and the same threads stayed on the "
-        "crowded CPU, as a trace of the scheduler's switches showed); a run with "
+        "one thread got %.1f× the median thread's CPU time or more (on 2 CPUs the worst of "
+        "them had the run queues unequal for most of the window, 7 of 8 threads on one CPU, "
+        "as a trace of the scheduler's switches showed); a run with "
         "`--variant=PATH` "
         "adds a second "
         "build of libpolylock as one more lock in every round, so that a change to the "
