@@ -199,7 +199,7 @@ def migrations_per_second(sample):
 # unequal for much of it and the same threads on the crowded CPU (a trace of
 # the scheduler's switches and moves showed it in the worst window of a
 # traced run, with 7 of 8 threads on one CPU for 90 ms; 2026-12-01); most
-# lopsided windows are milder (their median thread at 1.5-2x).
+# lopsided windows are milder (the most favoured thread at 1.5-2x the median).
 LOPSIDED_FROM = 1.5
 
 
@@ -626,9 +626,9 @@ def section(runs_lines, summary=""):
         "whether that passes), and from 06:39 UTC on the table gives the threads' sleeps "
         "(voluntary context switches) per thread per second, and from 10:34 UTC on each "
         "thread's moves between the CPUs per second and the lopsided windows, those in which "
-        "one thread got %.1f× the median thread's CPU time or more (on 2 CPUs the worst of "
-        "them had the run queues unequal for most of the window, 7 of 8 threads on one CPU, "
-        "as a trace of the scheduler's switches showed); a run with "
+        "one thread got %.1f× the median thread's CPU time or more (on 2 CPUs the worst "
+        "such window of a traced run had the run queues unequal for most of the window, 7 "
+        "of 8 threads on one CPU, as the scheduler's switches showed); a run with "
         "`--variant=PATH` "
         "adds a second "
         "build of libpolylock as one more lock in every round, so that a change to the "
