@@ -310,6 +310,17 @@ static PyMethodDef Lock_methods[] = {
      "locked($self, /)\n--\n\n"
      "Whether the lock is held right now. Only a snapshot: another thread may\n"
      "take or release it before the caller acts on the answer."},
+    /* _thread.lock's obsolete synonyms, which threading.Lock still has
+     * (CPython 3.8-3.13): code written against them keeps working. */
+    {"acquire_lock", METHOD(Lock_acquire), METH_FASTCALL | METH_KEYWORDS,
+     "acquire_lock($self, /, blocking=True, timeout=-1)\n--\n\n"
+     "An obsolete synonym of acquire(), as threading.Lock has."},
+    {"release_lock", Lock_release, METH_NOARGS,
+     "release_lock($self, /)\n--\n\n"
+     "An obsolete synonym of release(), as threading.Lock has."},
+    {"locked_lock", Lock_locked, METH_NOARGS,
+     "locked_lock($self, /)\n--\n\n"
+     "An obsolete synonym of locked(), as threading.Lock has."},
     {"_at_fork_reinit", Lock_at_fork_reinit, METH_NOARGS,
      "_at_fork_reinit($self, /)\n--\n\n"
      "Make the lock unlocked with no waiters, in a child process after fork().\n"

@@ -90,6 +90,21 @@ class Api:
         self.assertRaises(TypeError, lock.locked, None)
         self.assertIs(lock.locked(), True)
 
+    def test_obsolete_synonyms(self):
+        # _thread.lock's acquire_lock, release_lock and locked_lock.
+        lock = self.Lock()
+        self.assertIs(lock.acquire_lock(), True)
+        self.assertIs(lock.locked_lock(), True)
+        self.assertIs(lock.locked(), True)
+        self.assertIs(lock.acquire_lock(False), False)
+        self.assertIs(lock.acquire_lock(blocking=True, timeout=0.01), False)
+        self.assertIsNone(lock.release_lock())
+        self.assertIs(lock.locked_lock(), False)
+        self.assertRaisesRegex(RuntimeError, "^release unlocked lock$", lock.release_lock)
+        self.assertRaises(ValueError, lock.acquire_lock, False, 1)
+        self.assertRaises(TypeError, lock.release_lock, None)
+        self.assertRaises(TypeError, lock.locked_lock, None)
+
     # -- acquire's arguments ---------------------------------------------------
 
     def test_acquire_returns_bool(self):

@@ -26,6 +26,14 @@ class Lock:
         """release(), for the with statement."""
     def locked(self) -> bool:
         """Whether the lock is held right now (a snapshot)."""
+    def acquire_lock(
+        self, blocking: bool = ..., timeout: Union[float, SupportsIndex] = ...
+    ) -> bool:
+        """An obsolete synonym of acquire(), as threading.Lock has."""
+    def release_lock(self) -> None:
+        """An obsolete synonym of release(), as threading.Lock has."""
+    def locked_lock(self) -> bool:
+        """An obsolete synonym of locked(), as threading.Lock has."""
     def _at_fork_reinit(self) -> None:
         """Make the lock unlocked with no waiters, in a child after fork()."""
     @classmethod
