@@ -28,10 +28,10 @@
 // Output: JSON with one sample per (round, shape, lock) holding each
 // thread's acquisition count, CPU time, sleeps (voluntary context switches)
 // and, where Linux's /proc has them, its wait for a CPU, moves between CPUs
-// and the time it counted (see Window), the process's CPU time in the window and each CPU's speed just
-// before it (cpu_speeds()), and per round how busy the rest of the machine
-// was (other processes disturb the numbers; the report says how much), and
-// what 1000 ns of the work really took.
+// and the time it counted (see Window); the process's CPU time in the window
+// and each CPU's speed just before it (cpu_speeds()); per round how busy the
+// rest of the machine was (other processes disturb the numbers; the report
+// says how much); and what 1000 ns of the work really took.
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
