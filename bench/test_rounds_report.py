@@ -388,9 +388,10 @@ class RealRunTest(unittest.TestCase):
             self.assertEqual(len(counted), threads)
             for t in range(threads):
                 self.assertGreaterEqual(queue[t], 0)
-                # Counted from the thread's own view of the window: about the
-                # window, later by as long as the thread waited to see it start.
-                self.assertLessEqual(counted[t], sample["seconds"] + 0.05)
+                # Counted from the thread's own view of the window (later than
+                # the window by as long as the thread waited to see it start
+                # or end: no bound on a loaded machine), but never negative.
+                self.assertGreater(counted[t], 0)
                 # Running and waiting for a CPU fit in the time counted: both
                 # are read between the clock readings that bound it (1 ms for
                 # the clocks' and the kernel's rounding). A measure in the
