@@ -66,7 +66,8 @@
 
 /* ---- out parameters as one-element arrays ----------------------------------
  * lock_open stores its reason through an int *status, lock_fence its token
- * through a uint64_t *token; in Java the caller passes an int[] or long[]
+ * through a uint64_t *token (and the errno wrappers below their errno
+ * through an int *error); in Java the caller passes an int[] or long[]
  * whose first element receives it (null: not wanted, as NULL in C, which
  * lock_fence answers with LOCK_EINVAL). SWIG's default, a pointer smuggled
  * through a jlong, breaks strict aliasing and means nothing in Java; its
@@ -162,6 +163,46 @@ static int polylock_java_should_stop(void *context) {
   stop_state.asked = 0;
   $1 = $input ? polylock_java_should_stop : NULL;
   $2 = &stop_state;
+%}
+
+/* ---- errno after lock_open and lock_unlink --------------------------------
+ * Both report a failed system call as LOCK_ESYS and leave errno telling which
+ * (ENOENT: unlink of a name that does not exist, as unlink(2)). A second JNI
+ * call could not read it reliably: between the two the JVM may make system
+ * calls of its own on the thread. So these two wrappers read errno right
+ * after the call and hand it out through an int[] (as lock_open's status;
+ * null: not wanted), and Lock.java turns it into java.nio.file's exceptions. */
+POLYLOCK_OUT_PARAMETER(int, error, jintArray, int[], jint, SetIntArrayRegion)
+%rename(openSavingErrno) polylock_java_open;
+%rename(unlinkSavingErrno) polylock_java_unlink;
+%rename(errnoText) polylock_java_errno_text;
+%javaconst(0) ERRNO_ENOENT;
+%constant int ERRNO_ENOENT = ENOENT;
+%{
+#include <errno.h>
+#include <string.h>
+%}
+%inline %{
+/* lock_open, and errno as it left it (0 where it set none). */
+static lock_t *polylock_java_open(const char *name, int *status, int *error) {
+  lock_t *lock;
+  errno = 0;
+  lock = lock_open(name, status);
+  if (error) *error = errno;
+  return lock;
+}
+
+/* lock_unlink, and errno as it left it (0 where it set none). */
+static int polylock_java_unlink(const char *name, int *error) {
+  int status;
+  errno = 0;
+  status = lock_unlink(name);
+  if (error) *error = errno;
+  return status;
+}
+
+/* The C library's text for an errno value (strerror). */
+static const char *polylock_java_errno_text(int error) { return strerror(error); }
 %}
 
 /* The export macro means nothing to SWIG; the typedef of the stop function

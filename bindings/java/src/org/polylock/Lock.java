@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.NoSuchFileException;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
@@ -200,14 +201,16 @@ public final class Lock implements java.util.concurrent.locks.Lock, AutoCloseabl
    * @throws UnsupportedOperationException if this platform or this build of the
    *     library has no named locks ({@code LOCK_ENOTSUP})
    * @throws IOException for any other failure: out of (shared) memory, or a system
-   *     call that failed ({@code LOCK_ENOMEM}, {@code LOCK_ESYS})
+   *     call that failed, its errno's text in the message ({@code LOCK_ENOMEM},
+   *     {@code LOCK_ESYS})
    */
   public static Lock open(String name) throws IOException {
     Objects.requireNonNull(name, "name");
     int[] status = {LockNative.LOCK_OK};
-    long pointer = LockNative.lock_open(name, status);
+    int[] error = {0};
+    long pointer = LockNative.openSavingErrno(name, status, error);
     if (pointer == 0) {
-      throw namedLockError("open", name, status[0]);
+      throw namedLockError("open", name, status[0], error[0]);
     }
     return new Lock(NativeLock.adopt(pointer));
   }
@@ -222,14 +225,23 @@ public final class Lock implements java.util.concurrent.locks.Lock, AutoCloseabl
    * @throws AccessDeniedException if the name belongs to another user
    * @throws UnsupportedOperationException if this platform or this build of the
    *     library has no named locks
-   * @throws IOException for any other failure, including a name that does not
-   *     exist
+   * @throws NoSuchFileException if no lock has that name (as {@link
+   *     java.nio.file.Files#delete(java.nio.file.Path)}; {@code LOCK_ESYS} with errno
+   *     {@code ENOENT})
+   * @throws IOException for any other failure: out of memory or a system call that
+   *     failed, its errno's text in the message ({@code LOCK_ENOMEM}, {@code
+   *     LOCK_ESYS})
    */
   public static void unlink(String name) throws IOException {
     Objects.requireNonNull(name, "name");
-    int status = LockNative.lock_unlink(name);
+    int[] error = {0};
+    int status = LockNative.unlinkSavingErrno(name, error);
+    if (status == LockNative.LOCK_ESYS && error[0] == LockNative.ERRNO_ENOENT) {
+      throw new NoSuchFileException(
+          name, null, "polylock: unlink \"" + name + "\": no lock has that name");
+    }
     if (status != LockNative.LOCK_OK) {
-      throw namedLockError("unlink", name, status);
+      throw namedLockError("unlink", name, status, error[0]);
     }
   }
 
@@ -598,18 +610,31 @@ public final class Lock implements java.util.concurrent.locks.Lock, AutoCloseabl
   }
 
   /**
-   * The exception for a named lock call that failed: the unchecked ones are
-   * thrown from here, the checked one is returned for the caller to throw.
+   * The exception for a named lock call that failed, from its status and the
+   * errno the call left (0 if none), in java.nio.file's terms: the unchecked
+   * ones are thrown from here, the checked one is returned for the caller to
+   * throw.
    */
-  private static IOException namedLockError(String call, String name, int status) {
-    String reason = "polylock: " + call + " \"" + name + "\": " + LockNative.lock_strerror(status);
+  private static IOException namedLockError(String call, String name, int status, int errno) {
+    String what = "polylock: " + call + " \"" + name + "\": ";
+    String reason = what + LockNative.lock_strerror(status);
     switch (status) {
       case LockNative.LOCK_EINVAL:
-        throw new IllegalArgumentException(reason);
+        // A name with ':' names a backend (etcd://...), judged by the library
+        // alone; any other is refused for the rule of lock.h.
+        throw new IllegalArgumentException(
+            name.indexOf(':') < 0
+                ? what
+                    + "not a lock name: 1 to 200 characters of A-Z a-z 0-9 . _ -,"
+                    + " not starting with '.'"
+                : reason);
       case LockNative.LOCK_ENOTSUP:
         throw new UnsupportedOperationException(reason);
       case LockNative.LOCK_EACCES:
         return new AccessDeniedException(name, null, reason);
+      case LockNative.LOCK_ESYS:
+        return new IOException(
+            errno == 0 ? reason : reason + " (" + LockNative.errnoText(errno) + ")");
       default:
         return new IOException(reason);
     }
