@@ -1,6 +1,6 @@
 // polylock benchmarks — contended throughput, interleaved round by round.
 //
-// Usage: polylock_rounds [--rounds=40] [--window_ms=300] [--warmup_ms=50]
+// Usage: polylock_rounds [--rounds=40] [--window_ms=300] [--warmup_ms=300]
 //                        [--probe_ms=20] [--threads=2,4,8,16] [--inside_ns=0,50,1000]
 //                        [--outside_ns=200] [--seed=N] [--control]
 //                        [--variant=libpolylock.so] [--out=rounds.json]
@@ -64,7 +64,7 @@ namespace {
 struct Options {
   int rounds = 40;
   int window_ms = 300;
-  int warmup_ms = 50;  // run before each window, not counted: see hammer()
+  int warmup_ms = 300;  // run before each window, not counted: see hammer()
   int probe_ms = 20;   // each CPU's speed just before each window: see cpu_speeds()
   std::vector<int> threads{2, 4, 8, 16};
   std::vector<std::int64_t> inside_ns{0, 50, 1000};
@@ -314,7 +314,15 @@ struct ThreadShares {
 // every window, and where the kernel first put them is not the lock's doing;
 // with none, on 2 CPUs with 200 ns outside the lock, the second thread
 // created got 1.1-1.3x its share of the CPU time under every lock
-// (2026-11-30), which set Jain's index more than the lock did.
+// (2026-11-30), which set Jain's index more than the lock did. 300 ms, not
+// the 50 ms it was until 2026-12-01: a scheduler trace on 2 CPUs (8 threads,
+// 0 ns inside, 200 ns outside) found 7 or 8 of the 8 new threads on one CPU
+// in 72 of 120 windows; where the waiters sleep often their wakes spread
+// them within the 50 ms, but polylock's waiters rarely sleep there, and the
+// split could last until the kernel's periodic load balancing moved them:
+// 7 to 1 until 140 ms after the threads began. With 50 ms, 17% of polylock's windows
+// had one thread with 1.5x the median thread's CPU time, against 4% of
+// std::mutex's; with 300 ms, as few as std::mutex's (docs/benchmarks.md).
 template <class Lock>
 Window hammer(Shape shape, std::int64_t outside_ns, int window_ms, int warmup_ms) {
   // The lock and the data it guards on separate cache lines: std::mutex's
