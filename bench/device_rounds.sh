@@ -5,7 +5,8 @@
 # 2, 4, 8 and 16 threads x 0, 50, 1000 ns inside, the four locks and a second
 # std::mutex as a control (its spread is the run's noise floor), at 120 ms
 # windows after 30 ms of warm-up and a 10 ms probe of the CPUs' speeds each
-# (not counted): about 6.5 minutes of measuring, 8 in all. Leaves in $OUT (default
+# (not counted; 30 ms, not polylock_rounds' default 300, for the device's
+# short time): about 6.5 minutes of measuring, 8 in all. Leaves in $OUT (default
 # ./out):
 #   rounds-device.json   every sample (bench/rounds_report.py reads it)
 #   rounds-device.md     the rendered section, to paste into docs/benchmarks.md

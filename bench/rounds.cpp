@@ -317,12 +317,15 @@ struct ThreadShares {
 // (2026-11-30), which set Jain's index more than the lock did. 300 ms, not
 // the 50 ms it was until 2026-12-01: a scheduler trace on 2 CPUs (8 threads,
 // 0 ns inside, 200 ns outside) found 7 or 8 of the 8 new threads on one CPU
-// in 72 of 120 windows; where the waiters sleep often their wakes spread
-// them within the 50 ms, but polylock's waiters rarely sleep there, and the
-// split could last until the kernel's periodic load balancing moved them:
-// 7 to 1 until 140 ms after the threads began. With 50 ms, 17% of polylock's windows
-// had one thread with 1.5x the median thread's CPU time, against 4% of
-// std::mutex's; with 300 ms, as few as std::mutex's (docs/benchmarks.md).
+// in 72 of 120 windows; where the waiters sleep often their wakes mostly
+// spread them within the 50 ms, but polylock's waiters rarely sleep there,
+// and the split could last until the kernel's load balancing moved them: 7
+// to 1 until about 140 ms after the threads began, even at about 190 ms.
+// How long that lasts is partly the lock's doing (design.md §11), a start-up
+// cost the warm-up leaves out so that the window measures the lock once the
+// threads are spread. With 50 ms, 17% of polylock's windows had one thread
+// with 1.5x the median thread's CPU time, against 4% of std::mutex's; with
+// 300 ms, as few as std::mutex's (docs/benchmarks.md).
 template <class Lock>
 Window hammer(Shape shape, std::int64_t outside_ns, int window_ms, int warmup_ms) {
   // The lock and the data it guards on separate cache lines: std::mutex's
