@@ -54,6 +54,7 @@ public sealed unsafe partial class Lock : IDisposable
         _handle = handle;
         _native = handle.DangerousGetHandle();
         _word = LockApi.lock_fast_word(_native);
+        FinalizerBacklog.Made();
     }
 
     /// <summary>Creates an unlocked lock.</summary>

@@ -19,6 +19,7 @@ internal sealed class LockHandle : SafeHandle
     protected override bool ReleaseHandle()
     {
         LockApi.lock_free(handle);
+        FinalizerBacklog.Freed();
         return true;
     }
 }

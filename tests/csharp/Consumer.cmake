@@ -39,8 +39,13 @@ file(READ ${WORK}/NuGet.config config)
 string(REPLACE "@FEED@" "${FEED}" config "${config}")
 file(WRITE ${WORK}/NuGet.config "${config}")
 run(${DOTNET} add ${WORK}/App/App.csproj package PolyLock --version ${VERSION} --no-restore)
+# `using PolyLock;` and the alias docs/csharp.md gives: without the alias a
+# bare `Lock` is ambiguous with System.Threading.Lock under ImplicitUsings.
 file(WRITE ${WORK}/App/Program.cs [=[
-using var l = new PolyLock.Lock();
+using PolyLock;
+using Lock = PolyLock.Lock;
+
+using var l = new Lock();
 long counter = 0;
 var threads = Enumerable.Range(0, 4).Select(_ => new Thread(() =>
 {
@@ -56,6 +61,6 @@ string cancelled = "not cancelled";
 try { l.Enter(new CancellationTokenSource(20).Token); }
 catch (OperationCanceledException) { cancelled = "cancelled"; }
 l.Exit();
-Console.WriteLine($"consumer: counter {counter}, {cancelled}, polylock {PolyLock.Lock.NativeVersion}");
+Console.WriteLine($"consumer: counter {counter}, {cancelled}, polylock {Lock.NativeVersion}");
 ]=])
 run(${DOTNET} run --project ${WORK}/App/App.csproj -c Release --disable-build-servers)
