@@ -8,7 +8,13 @@
 // apart from lock_new and lock_open.
 #include "polylock/lock.h"
 
+#include <cerrno>
 #include <cstdint>
+
+#if defined(__linux__)
+#include <sys/uio.h>
+#include <unistd.h>
+#endif
 
 #include "kind_in_process.hpp"
 #include "kind_named.hpp"
@@ -102,10 +108,35 @@ bool could_be_a_lock(const lock_t *lock) {
   return true;
 }
 
+// Whether the header at `lock` can be read without a fault. On Linux the
+// kernel copies it for us (process_vm_readv from this process to itself),
+// which fails with EFAULT where a load would raise SIGSEGV: an unmapped or
+// PROT_NONE page, a freed mapping, an address beyond user space (4096, 2^47
+// on x86-64). Where a seccomp filter refuses the call (ENOSYS, EPERM) the
+// header is read as before. errno is left as the caller had it.
+bool header_readable(const lock_t *lock) {
+#if defined(__linux__)
+  const int saved_errno = errno;
+  unsigned char copy[sizeof(lock_t)];
+  iovec local{copy, sizeof copy};
+  iovec remote{const_cast<lock_t *>(lock), sizeof copy};
+  const ssize_t copied = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+  const bool readable = copied == static_cast<ssize_t>(sizeof copy) ||
+                        (copied < 0 && (errno == ENOSYS || errno == EPERM));
+  errno = saved_errno;
+  return readable;
+#else
+  (void)lock;
+  return true;
+#endif
+}
+
 }  // namespace
 
 lock_t *lock_ref(lock_t *lock) {
-  if (!could_be_a_lock(lock) || lock->magic != polylock::capi::lock_magic) return nullptr;
+  if (!could_be_a_lock(lock) || !header_readable(lock) ||
+      lock->magic != polylock::capi::lock_magic)
+    return nullptr;
   // Relaxed, as std::shared_ptr: a new reference is made from one the caller
   // already holds, so the lock cannot go away meanwhile.
   lock->references.fetch_add(1, std::memory_order_relaxed);

@@ -370,12 +370,11 @@ public sealed unsafe partial class Lock : IDisposable
     // itself keeps the TimeSpan's full resolution.
     private static long ToNanoseconds(TimeSpan timeout)
     {
+        // The checks and messages of System.Threading.Lock.TryEnter(TimeSpan)
+        // (WaitHandle.ToTimeoutMilliseconds in .NET's sources).
         long milliseconds = (long)timeout.TotalMilliseconds;
-        if (milliseconds < -1 || milliseconds > int.MaxValue)
-        {
-            throw new ArgumentOutOfRangeException(nameof(timeout), timeout,
-                "The timeout must be between -1 and Int32.MaxValue milliseconds.");
-        }
+        ArgumentOutOfRangeException.ThrowIfLessThan(milliseconds, -1, nameof(timeout));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(milliseconds, int.MaxValue, nameof(timeout));
         return milliseconds == -1 ? WaitForever : Math.Max(0, timeout.Ticks) * 100;
     }
 

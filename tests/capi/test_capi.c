@@ -10,6 +10,12 @@
 
 #include <cmocka.h>
 
+#if defined(__linux__)
+#include <errno.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
+
 #include "polylock/lock.h"
 
 static int64_t now_ns(void) {
@@ -343,6 +349,26 @@ static void ref_refuses_what_is_not_a_lock(void **state) {
   assert_non_null(lock);
   assert_null(lock_ref((lock_t *)((uintptr_t)lock + 1))); /* misaligned */
   lock_free(lock);
+#if defined(__linux__)
+  /* Addresses that pass those checks but cannot be read: refused without a
+   * fault (process_vm_readv), where reading them would end the process. */
+  long page = sysconf(_SC_PAGESIZE);
+  void *gone = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  assert_true(gone != MAP_FAILED);
+  assert_int_equal(munmap(gone, (size_t)page), 0);
+  assert_null(lock_ref((lock_t *)gone)); /* unmapped */
+  void *guard = mmap(NULL, (size_t)page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  assert_true(guard != MAP_FAILED);
+  assert_null(lock_ref((lock_t *)guard)); /* mapped, not readable */
+  assert_int_equal(munmap(guard, (size_t)page), 0);
+  assert_null(lock_ref((lock_t *)(uintptr_t)4096)); /* the second page, never mapped */
+#if defined(__x86_64__)
+  assert_null(lock_ref((lock_t *)((uintptr_t)1 << 47))); /* past 4-level user space */
+#endif
+  errno = 1234;
+  assert_null(lock_ref((lock_t *)(uintptr_t)4096));
+  assert_int_equal(errno, 1234); /* errno as the caller had it */
+#endif
 }
 
 #define REF_THREADS 8

@@ -57,6 +57,17 @@ public unsafe class SharingTests
             e = Assert.Throws<ArgumentException>(() => PolyLock.Lock.FromHandle(bad));
             Assert.Contains("not a polylock lock_t*", e.Message);
         }
+
+        // Aligned addresses that no load could read (on Linux lock_ref asks the
+        // kernel first): the second page, and on x64 past 4-level user space.
+        if (OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture == Architecture.X64)
+        {
+            foreach (nint bad in new nint[] { 4096, (nint)1 << 47 })
+            {
+                e = Assert.Throws<ArgumentException>(() => PolyLock.Lock.FromHandle(bad));
+                Assert.Contains("not a polylock lock_t*", e.Message);
+            }
+        }
     }
 
     [Fact]

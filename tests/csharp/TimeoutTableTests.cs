@@ -3,7 +3,7 @@ using Xunit;
 namespace PolyLock.Tests;
 
 // Issue 14 §3 for C#: every int and TimeSpan edge value is accepted or refused
-// as System.Threading.Lock does (same exception type and parameter name), and an
+// as System.Threading.Lock does (same exception type, parameter name and message), and an
 // accepted one takes a free lock and, when it cannot wait long, gives up on a
 // lock held by another thread just as the peer does.
 public class TimeoutTableTests
@@ -44,6 +44,7 @@ public class TimeoutTableTests
     {
         Assert.Equal(peer?.GetType(), ours?.GetType());
         Assert.Equal((peer as ArgumentException)?.ParamName, (ours as ArgumentException)?.ParamName);
+        Assert.Equal(peer?.Message, ours?.Message);
     }
 
     // A lock held by another thread (System.Threading.Lock is owned and recursive:

@@ -8,7 +8,9 @@ by CMake, whose paths CTest passes in the environment."""
 import ctypes
 import gc
 import importlib
+import mmap
 import os
+import platform
 import sys
 import unittest
 
@@ -367,6 +369,25 @@ class BadHandles(unittest.TestCase):
                     not_a_lock + 1, not_a_lock, id(object())):
             with self.subTest(handle=bad):
                 self.assertRaises(ValueError, polylock.Lock.from_handle, bad)
+
+    @unittest.skipUnless(sys.platform.startswith("linux"), "lock_ref probes memory on Linux")
+    def test_unreadable_memory_is_value_error(self):
+        # Aligned addresses past the cheap checks that no load could read: a
+        # page just unmapped, the second page, and on x86-64 past 4-level user
+        # space.
+        page = mmap.mmap(-1, mmap.PAGESIZE)
+        view = ctypes.c_char.from_buffer(page)
+        gone = ctypes.addressof(view)
+        del view
+        page.close()
+        unreadable = [gone, 4096]
+        if platform.machine() == "x86_64":
+            unreadable.append(2**47)
+        for bad in unreadable:
+            with self.subTest(handle=hex(bad)):
+                with self.assertRaises(ValueError) as caught:
+                    polylock.Lock.from_handle(bad)
+                self.assertIn("not the address of a polylock lock_t", str(caught.exception))
 
     def test_handle_is_a_read_only_int(self):
         lock = polylock.Lock()

@@ -135,8 +135,10 @@ POLYLOCK_API int lock_reinit(lock_t *lock);
  * 1.2+ lock (a best-effort check for bindings that wrap foreign handles:
  * addresses in the first or the last 4096 bytes, misaligned ones and, on
  * x86-64, those in the upper half of the address space are refused without
- * being read; elsewhere the lock's header is checked. A freed or wild
- * pointer is still the caller's bug).
+ * being read; on Linux (since 1.2.0) so is any address whose header cannot be
+ * read -- unmapped, not readable, beyond user space -- found without a fault
+ * by process_vm_readv(2); elsewhere the lock's header is checked. A freed or
+ * wild pointer into readable memory is still the caller's bug).
  *
  * Several copies of the library in one process (a wheel's, a jar's, a NuGet
  * package's, the host's own) may all operate one lock: every lock records the
