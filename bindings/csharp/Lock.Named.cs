@@ -93,9 +93,7 @@ public sealed partial class Lock
             }
             if (!valid)
             {
-                throw new ArgumentException(
-                    $"polylock: \"{name}\" is not a lock name: 1-200 characters of A-Z a-z 0-9 . _ -, not starting with '.'",
-                    nameof(name));
+                throw new ArgumentException($"polylock: {Quoted(name)} is {NameRule(name)}", nameof(name));
             }
         }
         else if (name.Contains('\0'))
@@ -107,12 +105,45 @@ public sealed partial class Lock
         return native;
     }
 
+    // The rule a name refused with LOCK_EINVAL broke (lock.h, SPEC §8 and §10).
+    private static string NameRule(string name)
+    {
+        const string Local = "1-200 characters of A-Z a-z 0-9 . _ -, not starting with '.'";
+        if (name.StartsWith("etcd://", StringComparison.Ordinal))
+        {
+            return "not an etcd lock name: etcd://HOST:PORT[,HOST:PORT...]/NAME[?ttl=SECONDS], NAME as for a local lock";
+        }
+        return name.Contains(':')
+            ? "not a lock name: only etcd:// names may hold ':'; a local name is " + Local
+            : "not a lock name: " + Local;
+    }
+
+    // The name in double quotes, control characters escaped as C# writes them,
+    // so that a message stays on one line.
+    private static string Quoted(string name)
+    {
+        var text = new StringBuilder(name.Length + 2).Append('"');
+        foreach (char c in name)
+        {
+            if (char.IsControl(c))
+            {
+                text.Append($"\\u{(int)c:x4}");
+            }
+            else
+            {
+                text.Append(c);
+            }
+        }
+        return text.Append('"').ToString();
+    }
+
     private static Exception NamedLockError(int status, int errno, string name, string what)
     {
-        string text = $"polylock: cannot {what} the named lock \"{name}\": {LockApi.lock_strerror(status)}";
+        string prefix = $"polylock: cannot {what} the named lock {Quoted(name)}: ";
+        string text = prefix + LockApi.lock_strerror(status);
         return status switch
         {
-            LockApi.LOCK_EINVAL => new ArgumentException(text, nameof(name)),
+            LockApi.LOCK_EINVAL => new ArgumentException(prefix + NameRule(name), nameof(name)),
             LockApi.LOCK_EACCES => new UnauthorizedAccessException(text),
             LockApi.LOCK_ENOTSUP => new PlatformNotSupportedException(text),
             LockApi.LOCK_ENOMEM => new OutOfMemoryException(text),

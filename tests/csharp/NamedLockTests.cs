@@ -53,6 +53,31 @@ public unsafe class NamedLockTests
         Assert.Equal("name", e.ParamName);
         e = Assert.Throws<ArgumentException>(() => PolyLock.Lock.Unlink(name));
         Assert.Equal("name", e.ParamName);
+        // The rule the name broke, with the name on one line (control characters escaped).
+        Assert.Contains("is not a lock name: 1-200 characters", e.Message);
+        Assert.DoesNotContain(e.Message, char.IsControl);
+    }
+
+    // A name with ':' names a backend, which the native library judges: its
+    // refusal says which rule applies, not the library's catch-all text.
+    [Theory]
+    [InlineData("x:y")]
+    [InlineData("nope://host/name")]
+    [InlineData("nope://host/line\nbreak")]
+    public void AColonNameWithoutABackendSaysWhy(string name)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+        name = name.Replace("\\n", "\n");
+        foreach (Action call in new Action[] { () => PolyLock.Lock.Open(name), () => PolyLock.Lock.Unlink(name) })
+        {
+            var e = Assert.Throws<ArgumentException>(call);
+            Assert.Equal("name", e.ParamName);
+            Assert.Contains("not a lock name: only etcd:// names may hold ':'", e.Message);
+            Assert.DoesNotContain(e.Message, char.IsControl);
+        }
     }
 
     [Fact]

@@ -67,11 +67,15 @@ class NamedLockTest {
       assertTrue(error.getMessage().startsWith("polylock: open"), error.getMessage());
       IllegalArgumentException unlinkError =
           assertThrows(IllegalArgumentException.class, () -> Lock.unlink(name), name);
-      if (name.indexOf(':') < 0) {
-        // The rule the name broke, not the C library's catch-all text.
-        for (IllegalArgumentException e : List.of(error, unlinkError)) {
-          assertTrue(e.getMessage().contains("not a lock name: 1 to 200 characters"), e.getMessage());
-        }
+      // The rule the name broke, not the C library's catch-all text, and the
+      // name with its control characters escaped, on one line.
+      for (IllegalArgumentException e : List.of(error, unlinkError)) {
+        assertTrue(e.getMessage().contains("not a lock name: "), e.getMessage());
+        assertTrue(e.getMessage().contains("1 to 200 characters"), e.getMessage());
+        assertFalse(e.getMessage().chars().anyMatch(c -> c < 0x20), e.getMessage());
+      }
+      if (name.indexOf(':') >= 0) {
+        assertTrue(error.getMessage().contains("only etcd:// names may hold ':'"), error.getMessage());
       }
     }
   }

@@ -238,7 +238,7 @@ public final class Lock implements java.util.concurrent.locks.Lock, AutoCloseabl
     int status = LockNative.unlinkSavingErrno(name, error);
     if (status == LockNative.LOCK_ESYS && error[0] == LockNative.ERRNO_ENOENT) {
       throw new NoSuchFileException(
-          name, null, "polylock: unlink \"" + name + "\": no lock has that name");
+          name, null, "polylock: unlink " + quoted(name) + ": no lock has that name");
     }
     if (status != LockNative.LOCK_OK) {
       throw namedLockError("unlink", name, status, error[0]);
@@ -615,19 +615,40 @@ public final class Lock implements java.util.concurrent.locks.Lock, AutoCloseabl
    * ones are thrown from here, the checked one is returned for the caller to
    * throw.
    */
+  /** The rule a name refused with LOCK_EINVAL broke (lock.h, SPEC §8 and §10). */
+  private static String nameRule(String name) {
+    if (name.startsWith("etcd://")) {
+      return "not an etcd lock name: etcd://HOST:PORT[,HOST:PORT...]/NAME[?ttl=SECONDS],"
+          + " NAME as for a local lock";
+    }
+    String local = "1 to 200 characters of A-Z a-z 0-9 . _ -, not starting with '.'";
+    return name.indexOf(':') < 0
+        ? "not a lock name: " + local
+        : "not a lock name: only etcd:// names may hold ':'; a local name is " + local;
+  }
+
+  /** The name in double quotes, control characters escaped as Java writes them. */
+  private static String quoted(String name) {
+    StringBuilder text = new StringBuilder(name.length() + 2).append('"');
+    for (int i = 0; i < name.length(); i++) {
+      char c = name.charAt(i);
+      if (c < 0x20 || c == 0x7f) {
+        text.append(String.format("\\u%04x", (int) c));
+      } else {
+        text.append(c);
+      }
+    }
+    return text.append('"').toString();
+  }
+
   private static IOException namedLockError(String call, String name, int status, int errno) {
-    String what = "polylock: " + call + " \"" + name + "\": ";
+    String what = "polylock: " + call + " " + quoted(name) + ": ";
     String reason = what + LockNative.lock_strerror(status);
     switch (status) {
       case LockNative.LOCK_EINVAL:
         // A name with ':' names a backend (etcd://...), judged by the library
         // alone; any other is refused for the rule of lock.h.
-        throw new IllegalArgumentException(
-            name.indexOf(':') < 0
-                ? what
-                    + "not a lock name: 1 to 200 characters of A-Z a-z 0-9 . _ -,"
-                    + " not starting with '.'"
-                : reason);
+        throw new IllegalArgumentException(what + nameRule(name));
       case LockNative.LOCK_ENOTSUP:
         throw new UnsupportedOperationException(reason);
       case LockNative.LOCK_EACCES:
