@@ -69,7 +69,16 @@ class TimeoutTest {
 
   @Test
   void nullUnitIsRejected() {
-    assertThrows(NullPointerException.class, () -> lock.tryLock(1, null));
+    NullPointerException ours =
+        assertThrows(NullPointerException.class, () -> lock.tryLock(1, null));
     assertFalse(lock.isLocked());
+    // The helpful message (JDK 14+) names the argument, as ReentrantLock's does.
+    NullPointerException peer =
+        assertThrows(
+            NullPointerException.class,
+            () -> new java.util.concurrent.locks.ReentrantLock().tryLock(1, null));
+    if (peer.getMessage() != null) {
+      assertTrue(ours.getMessage().contains("\"unit\""), ours.getMessage());
+    }
   }
 }
