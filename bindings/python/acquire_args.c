@@ -6,7 +6,8 @@
  *      rounding away from zero, so -0.9999999999 becomes -1 s: "unset");
  *   3. a timeout with blocking=False is a ValueError, unless it is the unset -1;
  *   4. a negative timeout other than -1 is a ValueError;
- *   5. a timeout beyond PY_TIMEOUT_MAX microseconds is an OverflowError.
+ *   5. a timeout beyond PY_TIMEOUT_MAX microseconds (on some interpreters: at it
+ *      or beyond) is an OverflowError.
  *
  * The common calls (no argument, a bool or small int, a float or int timeout)
  * are decided here without building a tuple; anything unusual goes through
@@ -47,6 +48,15 @@ static const char *negative_timeout_message = NEGATIVE_TIMEOUT_MESSAGE;
 static const char *int_overflow_message = INT_OVERFLOW_MESSAGE;
 static const char *float_overflow_message = FLOAT_OVERFLOW_MESSAGE;
 
+/* And two of its edges, which moved within release series, so they are learnt
+ * too (the defaults are 3.13's). Some interpreters (3.8, 3.9, Debian 12's
+ * 3.11.2) let a float of exactly 2^63 ns through their range check (against
+ * INT64_MAX as a double, which is 2^63) and convert it to INT64_MIN, so the
+ * caller sees a negative timeout; and some (3.8-3.10) refuse a timeout of
+ * exactly PY_TIMEOUT_MAX microseconds as too large. */
+static int wraps_two_to_the_63 = 0;
+static int refuses_the_limit = 0;
+
 #define NS_PER_SECOND INT64_C(1000000000)
 /* CPython's "no timeout given": -1 s, as nanoseconds. */
 #define UNSET_TIMEOUT (-NS_PER_SECOND)
@@ -63,6 +73,10 @@ static int seconds_to_ns(PyObject *seconds, int64_t *ns) {
     }
     d *= 1e9;
     d = d >= 0.0 ? ceil(d) : floor(d);
+    if (d == 9223372036854775808.0 && wraps_two_to_the_63) {
+      *ns = INT64_MIN;
+      return 0;
+    }
     /* 2^63 is exactly representable; INT64_MAX is not. */
     if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) {
       PyErr_SetString(PyExc_OverflowError, float_overflow_message);
@@ -182,6 +196,42 @@ static const char *learn(PyObject *lock, PyObject *timeout, PyObject *expected,
   return message;
 }
 
+/* The type of the error _thread.lock.acquire(True, seconds) raises, or NULL if
+ * it takes the lock (released again at once). */
+static PyObject *refusal(PyObject *lock, double seconds) {
+  PyObject *answer = PyObject_CallMethod(lock, "acquire", "Od", Py_True, seconds);
+  if (answer) {
+    Py_DECREF(answer);
+    answer = PyObject_CallMethod(lock, "release", NULL);
+    Py_XDECREF(answer);
+    PyErr_Clear();
+    return NULL;
+  }
+  PyObject *type = PyErr_ExceptionMatches(PyExc_ValueError)      ? PyExc_ValueError
+                   : PyErr_ExceptionMatches(PyExc_OverflowError) ? PyExc_OverflowError
+                                                                 : PyExc_Exception;
+  PyErr_Clear();
+  return type;
+}
+
+/* Whether `seconds` converts, as here, to exactly PY_TIMEOUT_MAX microseconds. */
+static int is_the_limit(double seconds) {
+  PyObject *value = PyFloat_FromDouble(seconds);
+  int64_t ns = 0;
+  int ok = value && seconds_to_ns(value, &ns) == 0;
+  Py_XDECREF(value);
+  PyErr_Clear();
+  return ok && ns / 1000 + (ns % 1000 != 0) == PY_TIMEOUT_MAX;
+}
+
+static void learn_edges(PyObject *lock) {
+  wraps_two_to_the_63 = refusal(lock, 9223372036.854775808) == PyExc_ValueError;
+  /* The float nearest PY_TIMEOUT_MAX microseconds, or a neighbour, that is it. */
+  double limit = (double)PY_TIMEOUT_MAX * 1e-6;
+  for (int step = 0; step < 4 && !is_the_limit(limit); step++) limit = nextafter(limit, 0.0);
+  if (is_the_limit(limit)) refuses_the_limit = refusal(lock, limit) == PyExc_OverflowError;
+}
+
 int polylock_learn_acquire_messages(void) {
   PyObject *thread = PyImport_ImportModule("_thread");
   if (!thread) return -1;
@@ -194,6 +244,7 @@ int polylock_learn_acquire_messages(void) {
       learn(lock, PyLong_FromDouble(1e30), PyExc_OverflowError, INT_OVERFLOW_MESSAGE);
   float_overflow_message =
       learn(lock, PyFloat_FromDouble(1e300), PyExc_OverflowError, FLOAT_OVERFLOW_MESSAGE);
+  learn_edges(lock);
   Py_DECREF(lock);
   if (!negative_timeout_message || !int_overflow_message || !float_overflow_message) return -1;
   return 0;
@@ -230,7 +281,7 @@ int polylock_parse_acquire_args(PyObject *const *args, Py_ssize_t nargs, PyObjec
   } else {
     /* Microseconds, rounded up, against the interpreter's own limit. */
     int64_t microseconds = ns / 1000 + (ns % 1000 != 0);
-    if (microseconds > PY_TIMEOUT_MAX) {
+    if (microseconds > PY_TIMEOUT_MAX || (microseconds == PY_TIMEOUT_MAX && refuses_the_limit)) {
       PyErr_SetString(PyExc_OverflowError, "timeout value is too large");
       return -1;
     }
