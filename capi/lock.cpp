@@ -8,13 +8,7 @@
 // apart from lock_new and lock_open.
 #include "polylock/lock.h"
 
-#include <cerrno>
 #include <cstdint>
-
-#if defined(__linux__)
-#include <sys/uio.h>
-#include <unistd.h>
-#endif
 
 #include "kind_in_process.hpp"
 #include "kind_named.hpp"
@@ -90,53 +84,37 @@ lock_t *lock_new(void) { return polylock::capi::new_in_process_lock(); }
 
 namespace {
 
-// Whether a lock_t could live at `lock`, decided without reading memory: not
-// in the first or the last page (small integers and small negative ones
-// passed as handles), not misaligned (a lock_t starts with a pointer), and on
-// x86-64 not in the upper half of the address space (the kernel's on Linux
-// and Windows: -1 and other masks; elsewhere the top byte of a user pointer
-// may carry a tag, as on arm64 Android and under HWASan). Bindings take
-// handles as integers from other runtimes (Java's long, .NET's nint), so
-// these are refused here, once, for all of them.
+// Whether a lock_t could live at `lock`, decided without reading memory.
+// Bindings take handles as integers from other runtimes (Java's long, .NET's
+// nint), so these are refused here, once, for all of them:
+// - the first 64 KiB, where no system maps memory a program did not place
+//   there itself (Linux's default vm.mmap_min_addr, Windows' reserved null
+//   region; macOS keeps the first 4 GiB unmapped): small integers, 4096;
+// - the last page (small negative integers);
+// - misaligned addresses (a lock_t starts with a pointer);
+// - on x86-64, 2^47 and above: beyond the 47-bit user space of Linux, Windows
+//   and macOS (Linux's 5-level paging maps higher only for a process that
+//   asks with an mmap hint, and malloc never does), so the kernel's half,
+//   -1 and other masks, and non-canonical addresses. Elsewhere the top byte
+//   of a user pointer may carry a tag (arm64 Android, HWASan).
+// A syscall probe of the header (process_vm_readv) was tried and left: a
+// seccomp filter may kill the process for it, it fails for every address
+// once the main thread has exited, and it cost ~2 us on every lock_ref,
+// including the bindings' own references to locks they made.
 bool could_be_a_lock(const lock_t *lock) {
   const auto address = reinterpret_cast<std::uintptr_t>(lock);
-  if (address < 4096 || address > UINTPTR_MAX - 4096) return false;
+  if (address < 65536 || address > UINTPTR_MAX - 4096) return false;
   if (address % alignof(void *) != 0) return false;
 #if defined(__x86_64__) || defined(_M_X64)
-  if (address > UINTPTR_MAX / 2) return false;
+  if (address >= (std::uintptr_t{1} << 47)) return false;
 #endif
   return true;
-}
-
-// Whether the header at `lock` can be read without a fault. On Linux the
-// kernel copies it for us (process_vm_readv from this process to itself),
-// which fails with EFAULT where a load would raise SIGSEGV: an unmapped or
-// PROT_NONE page, a freed mapping, an address beyond user space (4096, 2^47
-// on x86-64). Where a seccomp filter refuses the call (ENOSYS, EPERM) the
-// header is read as before. errno is left as the caller had it.
-bool header_readable(const lock_t *lock) {
-#if defined(__linux__)
-  const int saved_errno = errno;
-  unsigned char copy[sizeof(lock_t)];
-  iovec local{copy, sizeof copy};
-  iovec remote{const_cast<lock_t *>(lock), sizeof copy};
-  const ssize_t copied = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
-  const bool readable = copied == static_cast<ssize_t>(sizeof copy) ||
-                        (copied < 0 && (errno == ENOSYS || errno == EPERM));
-  errno = saved_errno;
-  return readable;
-#else
-  (void)lock;
-  return true;
-#endif
 }
 
 }  // namespace
 
 lock_t *lock_ref(lock_t *lock) {
-  if (!could_be_a_lock(lock) || !header_readable(lock) ||
-      lock->magic != polylock::capi::lock_magic)
-    return nullptr;
+  if (!could_be_a_lock(lock) || lock->magic != polylock::capi::lock_magic) return nullptr;
   // Relaxed, as std::shared_ptr: a new reference is made from one the caller
   // already holds, so the lock cannot go away meanwhile.
   lock->references.fetch_add(1, std::memory_order_relaxed);

@@ -118,14 +118,14 @@ public sealed partial class Lock
             : "not a lock name: " + Local;
     }
 
-    // The name in double quotes, control characters escaped as C# writes them,
-    // so that a message stays on one line.
+    // The name in double quotes, control characters and line separators escaped
+    // as C# writes them, so that a message stays on one line.
     private static string Quoted(string name)
     {
         var text = new StringBuilder(name.Length + 2).Append('"');
         foreach (char c in name)
         {
-            if (char.IsControl(c))
+            if (char.IsControl(c) || c is '\u2028' or '\u2029')
             {
                 text.Append($"\\u{(int)c:x4}");
             }

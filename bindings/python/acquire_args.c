@@ -51,10 +51,12 @@ static const char *float_overflow_message = FLOAT_OVERFLOW_MESSAGE;
 /* And two of its edges, which moved within release series, so they are learnt
  * too (the defaults are 3.13's). Some interpreters (3.8, 3.9, Debian 12's
  * 3.11.2) let a float of exactly 2^63 ns through their range check (against
- * INT64_MAX as a double, which is 2^63) and convert it to INT64_MIN, so the
- * caller sees a negative timeout; and some (3.8-3.10) refuse a timeout of
- * exactly PY_TIMEOUT_MAX microseconds as too large. */
-static int wraps_two_to_the_63 = 0;
+ * INT64_MAX as a double, which is 2^63) and convert it as the CPU does: to
+ * INT64_MIN on x86 (a negative timeout), to INT64_MAX on arm64 and others (too
+ * large); and some (3.8-3.10) refuse a timeout of exactly PY_TIMEOUT_MAX
+ * microseconds as too large. */
+enum two_to_the_63 { REFUSED, WRAPS_TO_MIN, SATURATES_TO_MAX };
+static enum two_to_the_63 two_to_the_63_ns = REFUSED;
 static int refuses_the_limit = 0;
 
 #define NS_PER_SECOND INT64_C(1000000000)
@@ -73,8 +75,8 @@ static int seconds_to_ns(PyObject *seconds, int64_t *ns) {
     }
     d *= 1e9;
     d = d >= 0.0 ? ceil(d) : floor(d);
-    if (d == 9223372036854775808.0 && wraps_two_to_the_63) {
-      *ns = INT64_MIN;
+    if (d == 9223372036854775808.0 && two_to_the_63_ns != REFUSED) {
+      *ns = two_to_the_63_ns == WRAPS_TO_MIN ? INT64_MIN : INT64_MAX;
       return 0;
     }
     /* 2^63 is exactly representable; INT64_MAX is not. */
@@ -196,10 +198,11 @@ static const char *learn(PyObject *lock, PyObject *timeout, PyObject *expected,
   return message;
 }
 
-/* The type of the error _thread.lock.acquire(True, seconds) raises, or NULL if
- * it takes the lock (released again at once). */
-static PyObject *refusal(PyObject *lock, double seconds) {
-  PyObject *answer = PyObject_CallMethod(lock, "acquire", "Od", Py_True, seconds);
+/* The type of the error _thread.lock.acquire(blocking, seconds) raises, or
+ * NULL if it takes the lock (released again at once). */
+static PyObject *refusal(PyObject *lock, int blocking, double seconds) {
+  PyObject *answer =
+      PyObject_CallMethod(lock, "acquire", "Od", blocking ? Py_True : Py_False, seconds);
   if (answer) {
     Py_DECREF(answer);
     answer = PyObject_CallMethod(lock, "release", NULL);
@@ -225,11 +228,19 @@ static int is_the_limit(double seconds) {
 }
 
 static void learn_edges(PyObject *lock) {
-  wraps_two_to_the_63 = refusal(lock, 9223372036.854775808) == PyExc_ValueError;
+  /* 2^63 ns: a negative timeout (ValueError); or converted, which acquire(False,
+   * t) tells by complaining of the timeout (ValueError) where a refused one
+   * fails to convert (OverflowError). */
+  const double two63 = 9223372036.854775808;
+  if (refusal(lock, 1, two63) == PyExc_ValueError) {
+    two_to_the_63_ns = WRAPS_TO_MIN;
+  } else if (refusal(lock, 0, two63) == PyExc_ValueError) {
+    two_to_the_63_ns = SATURATES_TO_MAX;
+  }
   /* The float nearest PY_TIMEOUT_MAX microseconds, or a neighbour, that is it. */
   double limit = (double)PY_TIMEOUT_MAX * 1e-6;
   for (int step = 0; step < 4 && !is_the_limit(limit); step++) limit = nextafter(limit, 0.0);
-  if (is_the_limit(limit)) refuses_the_limit = refusal(lock, limit) == PyExc_OverflowError;
+  if (is_the_limit(limit)) refuses_the_limit = refusal(lock, 1, limit) == PyExc_OverflowError;
 }
 
 int polylock_learn_acquire_messages(void) {

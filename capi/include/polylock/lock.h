@@ -133,12 +133,11 @@ POLYLOCK_API int lock_reinit(lock_t *lock);
  * exact under any race between lock_ref and lock_free on other threads.
  * Returns NULL for NULL, and for a pointer that does not look like a polylock
  * 1.2+ lock (a best-effort check for bindings that wrap foreign handles:
- * addresses in the first or the last 4096 bytes, misaligned ones and, on
- * x86-64, those in the upper half of the address space are refused without
- * being read; on Linux (since 1.2.0) so is any address whose header cannot be
- * read -- unmapped, not readable, beyond user space -- found without a fault
- * by process_vm_readv(2); elsewhere the lock's header is checked. A freed or
- * wild pointer into readable memory is still the caller's bug).
+ * addresses in the first 64 KiB or the last 4096 bytes, misaligned ones and,
+ * on x86-64, those at or above 2^47 (past user space) are refused without
+ * being read (since 1.2.0; the first page only before); any other address is
+ * read, and refused unless it starts with a lock's header. A freed or wild
+ * pointer, unmapped or not, is still the caller's bug, as with free()).
  *
  * Several copies of the library in one process (a wheel's, a jar's, a NuGet
  * package's, the host's own) may all operate one lock: every lock records the

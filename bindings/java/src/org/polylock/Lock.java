@@ -609,12 +609,6 @@ public final class Lock implements java.util.concurrent.locks.Lock, AutoCloseabl
     return status == LockNative.LOCK_OK;
   }
 
-  /**
-   * The exception for a named lock call that failed, from its status and the
-   * errno the call left (0 if none), in java.nio.file's terms: the unchecked
-   * ones are thrown from here, the checked one is returned for the caller to
-   * throw.
-   */
   /** The rule a name refused with LOCK_EINVAL broke (lock.h, SPEC §8 and §10). */
   private static String nameRule(String name) {
     if (name.startsWith("etcd://")) {
@@ -627,12 +621,15 @@ public final class Lock implements java.util.concurrent.locks.Lock, AutoCloseabl
         : "not a lock name: only etcd:// names may hold ':'; a local name is " + local;
   }
 
-  /** The name in double quotes, control characters escaped as Java writes them. */
+  /**
+   * The name in double quotes, control characters and line separators escaped
+   * as Java writes them, so that a message stays on one line.
+   */
   private static String quoted(String name) {
     StringBuilder text = new StringBuilder(name.length() + 2).append('"');
     for (int i = 0; i < name.length(); i++) {
       char c = name.charAt(i);
-      if (c < 0x20 || c == 0x7f) {
+      if (Character.isISOControl(c) || c == 0x2028 || c == 0x2029) {
         text.append(String.format("\\u%04x", (int) c));
       } else {
         text.append(c);
@@ -641,6 +638,12 @@ public final class Lock implements java.util.concurrent.locks.Lock, AutoCloseabl
     return text.append('"').toString();
   }
 
+  /**
+   * The exception for a named lock call that failed, from its status and the
+   * errno the call left (0 if none), in java.nio.file's terms: the unchecked
+   * ones are thrown from here, the checked one is returned for the caller to
+   * throw.
+   */
   private static IOException namedLockError(String call, String name, int status, int errno) {
     String what = "polylock: " + call + " " + quoted(name) + ": ";
     String reason = what + LockNative.lock_strerror(status);
