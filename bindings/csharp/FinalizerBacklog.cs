@@ -30,8 +30,8 @@ namespace PolyLock;
 /// locks does not wait at every check (the growing threshold of .NET's
 /// <c>HandleCollector</c>); but never above its ceiling, a quarter of the GC's memory in
 /// waiting SafeHandles (524,288 locks under 64 MB), so a finalizer held up again and again
-/// cannot raise it until the heap runs out: past the ceiling a making thread waits up to
-/// 10 ms per 256 locks instead. The limit halves, down to its floor, whenever a check finds
+/// cannot raise it until the heap runs out: past the ceiling a making thread waits about
+/// 20 ms and a collection of generations 0 and 1 per 256 locks instead. The limit halves, down to its floor, whenever a check finds
 /// the estimate under a quarter of it.</para>
 /// <para>The thread never waits <em>for</em> the finalizer (as
 /// <see cref="GC.WaitForPendingFinalizers"/> would), so a finalizer blocked on something the
