@@ -168,22 +168,28 @@ static int place_keywords(PyObject *const *args, Py_ssize_t nargs, PyObject *kwn
   return 1;
 }
 
+/* Calls _thread.lock.acquire(blocking, timeout) on a free lock: 1 if it took
+ * the lock (released again at once, no error set), 0 with its error set. */
+static int took(PyObject *lock, PyObject *blocking, PyObject *timeout) {
+  PyObject *answer = PyObject_CallMethod(lock, "acquire", "OO", blocking, timeout);
+  if (!answer) return 0;
+  Py_DECREF(answer);
+  answer = PyObject_CallMethod(lock, "release", NULL);
+  Py_XDECREF(answer);
+  PyErr_Clear();
+  return 1;
+}
+
 /* The message of the `expected` error that _thread.lock.acquire(True, timeout)
- * raises, kept for the life of the process; `fallback` if it raises another. */
+ * raises, kept for the life of the process; `fallback` if it takes the lock or
+ * raises another. */
 static const char *learn(PyObject *lock, PyObject *timeout, PyObject *expected,
                          const char *fallback) {
   const char *message = fallback;
   if (!timeout) return NULL;
-  PyObject *answer = PyObject_CallMethod(lock, "acquire", "OO", Py_True, timeout);
+  int accepted = took(lock, Py_True, timeout);
   Py_DECREF(timeout);
-  if (answer) { /* this interpreter accepts the value: it took the lock at once */
-    Py_DECREF(answer);
-    answer = PyObject_CallMethod(lock, "release", NULL);
-    Py_XDECREF(answer);
-    PyErr_Clear();
-    return fallback;
-  }
-  if (PyErr_ExceptionMatches(expected)) {
+  if (!accepted && PyErr_ExceptionMatches(expected)) {
     PyObject *type, *value, *traceback;
     PyErr_Fetch(&type, &value, &traceback);
     PyObject *text = value ? PyObject_Str(value) : NULL;
@@ -199,17 +205,16 @@ static const char *learn(PyObject *lock, PyObject *timeout, PyObject *expected,
 }
 
 /* The type of the error _thread.lock.acquire(blocking, seconds) raises, or
- * NULL if it takes the lock (released again at once). */
+ * NULL if it takes the lock. */
 static PyObject *refusal(PyObject *lock, int blocking, double seconds) {
-  PyObject *answer =
-      PyObject_CallMethod(lock, "acquire", "Od", blocking ? Py_True : Py_False, seconds);
-  if (answer) {
-    Py_DECREF(answer);
-    answer = PyObject_CallMethod(lock, "release", NULL);
-    Py_XDECREF(answer);
+  PyObject *timeout = PyFloat_FromDouble(seconds);
+  if (!timeout) {
     PyErr_Clear();
-    return NULL;
+    return PyExc_Exception;
   }
+  int accepted = took(lock, blocking ? Py_True : Py_False, timeout);
+  Py_DECREF(timeout);
+  if (accepted) return NULL;
   PyObject *type = PyErr_ExceptionMatches(PyExc_ValueError)      ? PyExc_ValueError
                    : PyErr_ExceptionMatches(PyExc_OverflowError) ? PyExc_OverflowError
                                                                  : PyExc_Exception;

@@ -135,9 +135,9 @@ POLYLOCK_API int lock_reinit(lock_t *lock);
  * 1.2+ lock (a best-effort check for bindings that wrap foreign handles:
  * addresses in the first 64 KiB or the last 4096 bytes, misaligned ones and,
  * on x86-64, those at or above 2^47 (past user space) are refused without
- * being read (since 1.2.0; the first page only before); any other address is
- * read, and refused unless it starts with a lock's header. A freed or wild
- * pointer, unmapped or not, is still the caller's bug, as with free()).
+ * being read; any other address is read, and refused unless it starts with a
+ * lock's header. A freed or wild pointer, unmapped or not, is still the
+ * caller's bug, as with free()).
  *
  * Several copies of the library in one process (a wheel's, a jar's, a NuGet
  * package's, the host's own) may all operate one lock: every lock records the
